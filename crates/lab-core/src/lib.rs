@@ -34,10 +34,12 @@
 
 #![forbid(unsafe_code)]
 
+pub mod conformance;
 pub mod crdt;
 pub mod error;
 pub mod experiment;
 pub mod hash;
+pub mod pyrandom;
 pub mod report;
 pub mod rng;
 pub mod sim;

@@ -131,6 +131,9 @@ pub struct MergeInputs<'a> {
     pub base: Option<&'a Tensor>,
     /// The replica's seed (stochastic strategies only).
     pub seed: u64,
+    /// Name of the tensor being merged ("" for single-tensor workloads);
+    /// literature-family randomness is keyed by (seed, model_id, tensor_key).
+    pub tensor_key: &'a str,
 }
 
 /// A merge strategy: a pure function of the whole canonical set.
