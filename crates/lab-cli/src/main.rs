@@ -1,1 +1,55 @@
-fn main(){}
+//! `lab-cli`: a thin command line over `lab-core`. Parses arguments, runs one
+//! experiment, prints a table (or the schema-1 JSON report with `--json`) and
+//! maps the outcome to an exit code: 0 verdict holds, 1 verdict fails, 2
+//! invalid input (with a one-line reason on stderr).
+
+mod convergence;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(name = "lab-cli", version, about = "Convergence Lab: CRDT model-merging experiments, headless")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Experiment 1: N nodes gossip their contributions under K orderings;
+    /// every node must end with the same state and the same merged model.
+    Convergence(convergence::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            let _ = e.print();
+            return match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => ExitCode::SUCCESS,
+                _ => ExitCode::from(2),
+            };
+        }
+    };
+    match cli.command {
+        Command::Convergence(args) => convergence::run(&args),
+    }
+}
+
+/// Prints a one-line reason and returns exit code 2.
+pub fn invalid(reason: impl std::fmt::Display) -> ExitCode {
+    eprintln!("lab-cli: {reason}");
+    ExitCode::from(2)
+}
+
+/// Exit code for a verdict.
+pub fn verdict_code(passed: bool) -> ExitCode {
+    if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}

@@ -349,19 +349,35 @@ pub struct ContributionSet {
     rows: Vec<Row>,
     context: VersionVector,
     #[serde(skip)]
-    cache: OnceLock<Digest>,
+    cache: Cache,
+}
+
+/// Derived values, computed on first use and dropped on every change.
+#[derive(Debug, Default)]
+struct Cache {
+    replica_digest: OnceLock<Digest>,
+    encoded_len: OnceLock<usize>,
+}
+
+impl Clone for Cache {
+    fn clone(&self) -> Self {
+        let c = Cache::default();
+        if let Some(d) = self.replica_digest.get() {
+            let _ = c.replica_digest.set(*d);
+        }
+        if let Some(n) = self.encoded_len.get() {
+            let _ = c.encoded_len.set(*n);
+        }
+        c
+    }
 }
 
 impl Clone for ContributionSet {
     fn clone(&self) -> Self {
-        let cache = OnceLock::new();
-        if let Some(d) = self.cache.get() {
-            let _ = cache.set(*d);
-        }
         ContributionSet {
             rows: self.rows.clone(),
             context: self.context.clone(),
-            cache,
+            cache: self.cache.clone(),
         }
     }
 }
@@ -402,7 +418,7 @@ impl ContributionSet {
     }
 
     fn changed(&mut self) {
-        self.cache = OnceLock::new();
+        self.cache = Cache::default();
     }
 
     /// Adds a contribution, or updates one (a higher version than the visible
@@ -543,7 +559,7 @@ impl ContributionSet {
     /// Digest of the whole replica state (all rows, dots and the causal
     /// context). Equal iff the CRDT states are equal (up to BLAKE3). Cached.
     pub fn replica_digest(&self) -> Digest {
-        *self.cache.get_or_init(|| {
+        *self.cache.replica_digest.get_or_init(|| {
             let mut h = Hasher::new(Domain::Replica);
             h.digest(&self.context.digest()).u64(self.rows.len() as u64);
             for r in &self.rows {
@@ -567,7 +583,9 @@ impl ContributionSet {
 
     /// Encoded size in bytes (postcard), i.e. what a full-state message costs.
     pub fn encoded_len(&self) -> usize {
-        postcard::experimental::serialized_size(self).expect("sizing a set cannot fail")
+        *self.cache.encoded_len.get_or_init(|| {
+            postcard::experimental::serialized_size(self).expect("sizing a set cannot fail")
+        })
     }
 
     /// Asserts the representation invariants (sorted unique keys, every dot

@@ -71,3 +71,16 @@ pub enum ConfigError {
     #[error("{0}")]
     Invalid(String),
 }
+
+/// Any failure of an experiment run.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum LabError {
+    #[error("invalid configuration: {0}")]
+    Config(#[from] ConfigError),
+    #[error("merge failed: {0}")]
+    Merge(#[from] MergeError),
+    #[error("{0}")]
+    Wire(String),
+    #[error("cancelled")]
+    Cancelled,
+}

@@ -47,7 +47,7 @@ pub mod strategy;
 pub mod tensor;
 pub mod workload;
 
-pub use error::{ConfigError, MergeError, TensorError};
+pub use error::{ConfigError, LabError, MergeError, TensorError};
 pub use hash::Digest;
 pub use tensor::Tensor;
 

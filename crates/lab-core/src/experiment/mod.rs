@@ -1,1 +1,6 @@
-//! experiments
+//! The lab's experiments. Each takes a validated config, runs on the
+//! simulator, and returns a schema-1 [`crate::report::Report`] whose
+//! fingerprint depends only on the config.
+
+pub mod convergence;
+pub mod params;

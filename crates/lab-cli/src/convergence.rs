@@ -1,0 +1,141 @@
+//! `lab-cli convergence`: Experiment 1.
+
+use crate::{invalid, verdict_code};
+use lab_core::experiment::convergence::{run_with, ConvergenceConfig, ConvergenceReport, ResolveMode};
+use lab_core::report::Execution;
+use lab_core::LabError;
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Number of nodes (2…10,000).
+    #[arg(long, default_value_t = 30)]
+    nodes: u32,
+    /// Tensor side: each node contributes a dim×dim tensor (1…1,024).
+    #[arg(long, default_value_t = 128)]
+    dim: u32,
+    /// Number of independent merge orderings / gossip schedules (1…100).
+    #[arg(long, default_value_t = 5)]
+    orderings: u32,
+    /// all-pairs (the seed lab's schedule), push, pull or push-pull.
+    #[arg(long, default_value = "all-pairs")]
+    protocol: String,
+    /// Peers each node contacts per round (below the node count).
+    #[arg(long, default_value_t = 1)]
+    fanout: u32,
+    /// Merge strategy (Layer 2), e.g. weight_average.
+    #[arg(long, default_value = "weight_average")]
+    strategy: String,
+    /// Seed of every random choice (0 … 2^53−1).
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Give up after this many gossip rounds (1…10,000).
+    #[arg(long, default_value_t = 1000)]
+    rounds_max: u32,
+    /// every-node (each node resolves its own state) or once-per-state.
+    #[arg(long, default_value = "every-node")]
+    resolve: String,
+    /// Conflict policy for concurrent values of one model id: lww or fww.
+    #[arg(long, default_value = "lww")]
+    policy: String,
+    /// In-process executors to spread the nodes over (the fingerprint must
+    /// not depend on it).
+    #[arg(long, default_value_t = 1)]
+    executors: u32,
+    /// Print the schema-1 JSON report instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+impl Args {
+    fn config(&self) -> Result<ConvergenceConfig, String> {
+        let mut pairs: Vec<(String, String)> = vec![
+            ("nodes".into(), self.nodes.to_string()),
+            ("dim".into(), self.dim.to_string()),
+            ("orderings".into(), self.orderings.to_string()),
+            ("protocol".into(), self.protocol.clone()),
+            ("fanout".into(), self.fanout.to_string()),
+            ("strategy".into(), self.strategy.clone()),
+            ("seed".into(), self.seed.to_string()),
+            ("rounds_max".into(), self.rounds_max.to_string()),
+            ("resolve".into(), self.resolve.clone()),
+            ("policy".into(), self.policy.clone()),
+        ];
+        pairs.retain(|(_, v)| !v.is_empty());
+        let (config, issues) = ConvergenceConfig::from_query(&pairs);
+        if let Some(i) = issues.first() {
+            let msg = i.message.split("; default").next().unwrap_or(&i.message);
+            return Err(format!("--{}: {msg}", i.key.replace('_', "-")));
+        }
+        debug_assert_eq!(config.resolve == ResolveMode::EveryNode, self.resolve == "every-node");
+        Ok(config)
+    }
+}
+
+pub fn run(args: &Args) -> ExitCode {
+    let config = match args.config() {
+        Ok(c) => c,
+        Err(reason) => return invalid(reason),
+    };
+    if args.executors == 0 || args.executors > 1024 {
+        return invalid("--executors must be between 1 and 1024");
+    }
+    let started = Instant::now();
+    let mut report = match run_with(&config, args.executors, &mut |_| true) {
+        Ok(r) => r,
+        Err(LabError::Config(e)) => return invalid(e),
+        Err(e) => return invalid(e),
+    };
+    report.execution = Some(Execution {
+        executor: "native".into(),
+        workers: args.executors,
+        total_ms: started.elapsed().as_secs_f64() * 1e3,
+        timer_resolution_us: 0.001,
+        environment: vec![("os".into(), std::env::consts::OS.into()), ("arch".into(), std::env::consts::ARCH.into())],
+        ..Execution::default()
+    });
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report).expect("reports serialize"));
+    } else {
+        print_table(&report);
+    }
+    verdict_code(report.verdict.passed)
+}
+
+fn print_table(r: &ConvergenceReport) {
+    let c = &r.config;
+    println!(
+        "Experiment 1 — convergence: {} nodes, {}×{} tensors, {} orderings, protocol {} (fan-out {}), strategy {}, seed {}",
+        c.nodes, c.dim, c.dim, c.orderings, c.protocol.name(), c.fanout, c.strategy, c.seed
+    );
+    println!();
+    println!(
+        "{:>8} {:>9} {:>7} {:>10} {:>10} {:>14} {:>8} {:>10} {:>10}",
+        "ordering", "converged", "rounds", "messages", "joins", "metadata B", "states", "state", "model"
+    );
+    for o in &r.results.orderings {
+        println!(
+            "{:>8} {:>9} {:>7} {:>10} {:>10} {:>14} {:>8} {:>10} {:>10}",
+            o.ordering,
+            if o.converged { "yes" } else { "NO" },
+            o.rounds,
+            o.messages,
+            o.joins,
+            o.metadata_bytes,
+            o.distinct_state_digests,
+            &o.state_digest[..8],
+            &o.resolved_digest[..8]
+        );
+    }
+    println!();
+    for ch in &r.verdict.checks {
+        println!("  [{}] {}: {}", if ch.passed { "ok" } else { "FAIL" }, ch.name, ch.detail);
+    }
+    println!();
+    println!("verdict:     {}", if r.verdict.passed { "CONVERGED — every node holds a bit-identical merged model" } else { "FAILED" });
+    println!("fingerprint: {}", r.fingerprint);
+    if let Some(e) = &r.execution {
+        println!("time:        {:.1} ms ({} executor(s), native)", e.total_ms, e.workers);
+    }
+}

@@ -1,0 +1,663 @@
+//! Experiment 1 — multi-node convergence.
+//!
+//! N nodes each contribute one synthetic `dim × dim` tensor. For each of K
+//! orderings (independent peer/merge schedules drawn from the seed) the nodes
+//! gossip until every replica state is identical, then every node resolves
+//! its set with the strategy. The verdict holds when, within and across
+//! orderings, every node has the same state digest and the same resolved
+//! tensor digest, and both equal an oracle (the join of all contributions,
+//! resolved once).
+
+use super::params::{Field, QueryIssue};
+use crate::crdt::{ConflictPolicy, Contribution, ContributionSet, Hlc, ReplicaConfigDigest};
+use crate::error::{ConfigError, LabError, MergeError};
+use crate::hash::Digest;
+use crate::report::{Check, Report, Verdict};
+use crate::sim::driver::{OrderingDriver, RoundStats, Step};
+use crate::sim::{
+    decode_envelopes, encode_envelopes, partition_nodes, Envelope, Executor, Protocol,
+    RoundReport, Schedule, NODES_MAX, ROUNDS_MAX,
+};
+use crate::strategy::{self, params_bytes, MergeInputs, Params};
+use crate::tensor::Tensor;
+use crate::workload::{model_id, synthetic_base, synthetic_tensor, TensorPool, WORKLOAD_ELEMENTS_MAX};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::sync::Arc;
+
+/// Experiment name used in reports, URLs and the CLI.
+pub const NAME: &str = "convergence";
+/// Largest tensor side.
+pub const DIM_MAX: u32 = 1024;
+/// Most orderings per run.
+pub const ORDERINGS_MAX: u32 = 100;
+/// Largest seed (2^53 − 1, so it survives JavaScript numbers and URLs).
+pub const SEED_MAX: u64 = (1 << 53) - 1;
+
+/// Whether every node resolves its own state, or each executor resolves each
+/// distinct state once (for large runs; results are identical by
+/// construction, so this only changes the work done).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResolveMode {
+    EveryNode,
+    OncePerState,
+}
+
+impl ResolveMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            ResolveMode::EveryNode => "every-node",
+            ResolveMode::OncePerState => "once-per-state",
+        }
+    }
+}
+
+/// The full configuration of a convergence run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConvergenceConfig {
+    pub nodes: u32,
+    pub dim: u32,
+    pub orderings: u32,
+    pub protocol: Protocol,
+    pub fanout: u32,
+    pub strategy: String,
+    pub seed: u64,
+    pub rounds_max: u32,
+    pub resolve: ResolveMode,
+    pub policy: ConflictPolicy,
+}
+
+impl Default for ConvergenceConfig {
+    /// The seed lab's defaults: 30 nodes, 128×128, 5 orderings, all-pairs.
+    fn default() -> Self {
+        ConvergenceConfig {
+            nodes: 30,
+            dim: 128,
+            orderings: 5,
+            protocol: Protocol::AllPairs,
+            fanout: 1,
+            strategy: "weight_average".into(),
+            seed: 42,
+            rounds_max: 1000,
+            resolve: ResolveMode::EveryNode,
+            policy: ConflictPolicy::LastWriterWins,
+        }
+    }
+}
+
+fn range(name: &'static str, got: u64, min: u64, max: u64) -> Result<(), ConfigError> {
+    if got < min || got > max {
+        return Err(ConfigError::OutOfRange {
+            name,
+            min,
+            max,
+            got,
+        });
+    }
+    Ok(())
+}
+
+impl ConvergenceConfig {
+    /// Checks every field against its limit.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        range("nodes", self.nodes as u64, 2, NODES_MAX as u64)?;
+        range("dim", self.dim as u64, 1, DIM_MAX as u64)?;
+        range("orderings", self.orderings as u64, 1, ORDERINGS_MAX as u64)?;
+        range("rounds_max", self.rounds_max as u64, 1, ROUNDS_MAX as u64)?;
+        range("seed", self.seed, 0, SEED_MAX)?;
+        if self.fanout == 0 {
+            return Err(ConfigError::OutOfRange {
+                name: "fanout",
+                min: 1,
+                max: self.nodes as u64 - 1,
+                got: 0,
+            });
+        }
+        if self.fanout >= self.nodes {
+            return Err(ConfigError::FanoutTooLarge {
+                fanout: self.fanout,
+                nodes: self.nodes,
+            });
+        }
+        let elements = (self.nodes as u64 + 1) * (self.dim as u64) * (self.dim as u64);
+        if elements > WORKLOAD_ELEMENTS_MAX {
+            return Err(ConfigError::Invalid(format!(
+                "nodes × dim² = {elements} elements exceeds the workload limit of {WORKLOAD_ELEMENTS_MAX}; use fewer nodes or a smaller dim"
+            )));
+        }
+        if strategy::find(&self.strategy).is_none() {
+            return Err(ConfigError::UnknownStrategy(self.strategy.clone()));
+        }
+        Ok(())
+    }
+
+    /// The equivalent `lab-cli` command line.
+    pub fn cli_command(&self) -> String {
+        format!(
+            "lab-cli convergence --nodes {} --dim {} --orderings {} --protocol {} --fanout {} --strategy {} --seed {} --rounds-max {} --resolve {} --policy {}",
+            self.nodes,
+            self.dim,
+            self.orderings,
+            self.protocol.name(),
+            self.fanout,
+            self.strategy,
+            self.seed,
+            self.rounds_max,
+            self.resolve.name(),
+            self.policy.name()
+        )
+    }
+
+    /// The config as URL query pairs (schema `v=1`).
+    pub fn to_query(&self) -> Vec<(String, String)> {
+        let mut q = vec![("v".to_string(), "1".to_string()), ("exp".into(), NAME.into())];
+        for f in FIELDS {
+            q.push((f.key.to_string(), f.get(self)));
+        }
+        q
+    }
+
+    /// Reads a config from URL query pairs. Unknown keys are ignored; every
+    /// invalid value falls back to its default and is reported.
+    pub fn from_query(pairs: &[(String, String)]) -> (ConvergenceConfig, Vec<QueryIssue>) {
+        super::params::from_query(pairs, FIELDS, ConvergenceConfig::validate)
+    }
+}
+
+/// The URL/CLI fields of the config, in display order.
+pub static FIELDS: &[Field<ConvergenceConfig>] = &[
+    Field::u32("nodes", |c| c.nodes, |c, v| c.nodes = v),
+    Field::u32("dim", |c| c.dim, |c, v| c.dim = v),
+    Field::u32("orderings", |c| c.orderings, |c, v| c.orderings = v),
+    Field::text(
+        "protocol",
+        |c| c.protocol.name().into(),
+        |c, v| {
+            c.protocol = v.parse()?;
+            Ok(())
+        },
+    ),
+    Field::u32("fanout", |c| c.fanout, |c, v| c.fanout = v),
+    Field::text(
+        "strategy",
+        |c| c.strategy.clone(),
+        |c, v| {
+            c.strategy = v.to_string();
+            Ok(())
+        },
+    ),
+    Field::u64("seed", |c| c.seed, |c, v| c.seed = v),
+    Field::u32("rounds_max", |c| c.rounds_max, |c, v| c.rounds_max = v),
+    Field::text(
+        "resolve",
+        |c| c.resolve.name().into(),
+        |c, v| {
+            c.resolve = match v {
+                "every-node" => ResolveMode::EveryNode,
+                "once-per-state" => ResolveMode::OncePerState,
+                _ => return Err(ConfigError::Invalid(format!("unknown resolve mode '{v}'"))),
+            };
+            Ok(())
+        },
+    ),
+    Field::text(
+        "policy",
+        |c| c.policy.name().into(),
+        |c, v| {
+            c.policy = match v {
+                "lww" => ConflictPolicy::LastWriterWins,
+                "fww" => ConflictPolicy::FirstWriterWins,
+                _ => return Err(ConfigError::Invalid(format!("unknown policy '{v}' (lww or fww)"))),
+            };
+            Ok(())
+        },
+    ),
+];
+
+/// The tensors of a run, built once per executor (or worker) and shared by
+/// all orderings.
+pub struct Workload {
+    pool: TensorPool,
+    contributions: Vec<Contribution>,
+    base: Digest,
+}
+
+impl Workload {
+    /// Generates the synthetic workload of `config` (assumed validated).
+    pub fn synthetic(config: &ConvergenceConfig) -> Workload {
+        let mut pool = TensorPool::new();
+        let base = pool.insert(synthetic_base(config.seed, config.dim));
+        let contributions = (0..config.nodes)
+            .map(|i| {
+                let digest = pool.insert(synthetic_tensor(config.seed, i, config.dim));
+                let stamp = Hlc {
+                    time: 0,
+                    logical: 0,
+                    node: i,
+                };
+                Contribution::new(&model_id(i), 1, 1.0, digest, stamp)
+                    .expect("synthetic contributions are valid")
+            })
+            .collect();
+        Workload {
+            pool,
+            contributions,
+            base,
+        }
+    }
+
+    /// Node `i`'s initial state: its own contribution.
+    pub fn initial_state(&self, node: u32, policy: ConflictPolicy) -> ContributionSet {
+        let mut set = ContributionSet::new();
+        set.add(node, self.contributions[node as usize].clone(), policy)
+            .expect("a fresh set accepts its first contribution");
+        set
+    }
+}
+
+/// What resolving one node gave.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeResolved {
+    pub node: u32,
+    pub state_digest: Digest,
+    pub resolved_digest: Digest,
+    pub visible: u32,
+}
+
+/// Resolves contribution sets with the run's strategy (Layer 2).
+pub struct Resolver {
+    config: ConvergenceConfig,
+    config_digest: ReplicaConfigDigest,
+    params: Params,
+    workload: Arc<Workload>,
+}
+
+impl Resolver {
+    pub fn new(config: &ConvergenceConfig, workload: Arc<Workload>) -> Result<Resolver, LabError> {
+        let s = strategy::find(&config.strategy)
+            .ok_or_else(|| ConfigError::UnknownStrategy(config.strategy.clone()))?;
+        let params = strategy::resolve_params(s.info(), &Params::new())?;
+        let base = s.info().needs_base.then_some(workload.base);
+        let config_digest = ReplicaConfigDigest::compute(
+            &config.strategy,
+            &params_bytes(&params),
+            base,
+            config.seed,
+            config.policy,
+        );
+        Ok(Resolver {
+            config: config.clone(),
+            config_digest,
+            params,
+            workload,
+        })
+    }
+
+    /// The state digest of a set under this run's configuration.
+    pub fn state_digest(&self, set: &ContributionSet) -> Digest {
+        set.state_digest(&self.config_digest, self.config.policy)
+    }
+
+    /// Applies the strategy to the visible set and returns the result.
+    pub fn resolve(&self, set: &ContributionSet) -> Result<Tensor, MergeError> {
+        let visible = set.visible(self.config.policy);
+        let mut tensors: Vec<&Tensor> = Vec::with_capacity(visible.len());
+        for c in &visible {
+            let t = self.workload.pool.get(&c.tensor()).ok_or_else(|| {
+                MergeError::Invalid(format!("tensor of '{}' is not in the pool", c.model_id()))
+            })?;
+            tensors.push(t);
+        }
+        let ids: Vec<&str> = visible.iter().map(|c| c.model_id()).collect();
+        let weights: Vec<f64> = visible.iter().map(|c| c.weight()).collect();
+        let info = strategy::find(&self.config.strategy)
+            .expect("validated strategy")
+            .info();
+        let base = if info.needs_base {
+            self.workload.pool.get(&self.workload.base).map(|b| &**b)
+        } else {
+            None
+        };
+        let inputs = MergeInputs {
+            ids: &ids,
+            tensors: &tensors,
+            weights: &weights,
+            base,
+            seed: self.config.seed,
+            tensor_key: "",
+        };
+        strategy::merge_by_name(&self.config.strategy, &inputs, &self.params)
+    }
+
+    /// The oracle: every contribution joined in index order, resolved once.
+    pub fn oracle(&self) -> Result<(Digest, Digest), MergeError> {
+        let mut all = ContributionSet::new();
+        for i in 0..self.config.nodes {
+            all.join(&self.workload.initial_state(i, self.config.policy));
+        }
+        Ok((self.state_digest(&all), self.resolve(&all)?.digest()))
+    }
+}
+
+/// One executor's share of one ordering: its nodes plus a resolver. The
+/// native runner and each browser worker hold one per ordering.
+pub struct Host {
+    executor: Executor,
+    resolver: Resolver,
+    resolve_mode: ResolveMode,
+}
+
+impl Host {
+    /// A host for nodes `hosted` of `ordering`.
+    pub fn new(
+        config: &ConvergenceConfig,
+        workload: Arc<Workload>,
+        ordering: u32,
+        hosted: Range<u32>,
+    ) -> Result<Host, LabError> {
+        config.validate()?;
+        let resolver = Resolver::new(config, Arc::clone(&workload))?;
+        let policy = config.policy;
+        let executor = Executor::new(schedule(config, ordering), hosted, |i| {
+            workload.initial_state(i, policy)
+        });
+        Ok(Host {
+            executor,
+            resolver,
+            resolve_mode: config.resolve,
+        })
+    }
+
+    pub fn executor(&self) -> &Executor {
+        &self.executor
+    }
+
+    pub fn executor_mut(&mut self) -> &mut Executor {
+        &mut self.executor
+    }
+
+    pub fn resolver(&self) -> &Resolver {
+        &self.resolver
+    }
+
+    /// Resolves every hosted node (or each distinct state once).
+    pub fn resolve_all(&self) -> Result<Vec<NodeResolved>, MergeError> {
+        let mut memo: BTreeMap<Digest, Digest> = BTreeMap::new();
+        let mut out = Vec::new();
+        for node in self.executor.hosted() {
+            let set = self.executor.node(node);
+            let state_digest = self.resolver.state_digest(set);
+            let resolved_digest = match (self.resolve_mode, memo.get(&state_digest)) {
+                (ResolveMode::OncePerState, Some(d)) => *d,
+                _ => self.resolver.resolve(set)?.digest(),
+            };
+            memo.insert(state_digest, resolved_digest);
+            out.push(NodeResolved {
+                node,
+                state_digest,
+                resolved_digest,
+                visible: set.visible(self.resolver.config.policy).len() as u32,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// The gossip schedule of one ordering.
+pub fn schedule(config: &ConvergenceConfig, ordering: u32) -> Schedule {
+    Schedule {
+        nodes: config.nodes,
+        protocol: config.protocol,
+        fanout: config.fanout,
+        seed: config.seed,
+        ordering,
+    }
+}
+
+/// Results of one ordering.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrderingResult {
+    pub ordering: u32,
+    pub converged: bool,
+    pub rounds: u32,
+    pub messages: u64,
+    pub metadata_bytes: u64,
+    /// Bytes of tensor payload nodes fetch to resolve: each node fetches every
+    /// visible tensor it did not contribute, once.
+    pub tensor_bytes: u64,
+    pub joins: u64,
+    pub joins_changed: u64,
+    pub per_round: Vec<RoundStats>,
+    pub distinct_state_digests: u32,
+    pub distinct_resolved_digests: u32,
+    /// Node 0's state digest (all nodes' when they agree).
+    pub state_digest: String,
+    /// Node 0's resolved-tensor digest (all nodes' when they agree).
+    pub resolved_digest: String,
+    /// Fewest visible contributions on any node.
+    pub visible_min: u32,
+}
+
+/// Results of a whole run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConvergenceResults {
+    pub orderings: Vec<OrderingResult>,
+    pub oracle_state_digest: String,
+    pub oracle_resolved_digest: String,
+}
+
+/// The report type of this experiment.
+pub type ConvergenceReport = Report<ConvergenceConfig, ConvergenceResults>;
+
+/// Turns a finished ordering into its result.
+pub fn ordering_result(
+    config: &ConvergenceConfig,
+    driver: OrderingDriver,
+    resolved: &[NodeResolved],
+) -> OrderingResult {
+    let ordering = driver.schedule().ordering;
+    let converged = driver.converged();
+    let stats = driver.into_stats();
+    let mut by_node: Vec<Option<&NodeResolved>> = vec![None; config.nodes as usize];
+    for r in resolved {
+        assert!(by_node[r.node as usize].is_none(), "node {} resolved twice", r.node);
+        by_node[r.node as usize] = Some(r);
+    }
+    let all: Vec<&NodeResolved> = by_node
+        .into_iter()
+        .map(|r| r.expect("every node is resolved"))
+        .collect();
+    let distinct = |f: &dyn Fn(&NodeResolved) -> Digest| {
+        all.iter().map(|r| f(r)).collect::<std::collections::BTreeSet<_>>().len() as u32
+    };
+    let tensor_bytes_each = 8 * (config.dim as u64) * (config.dim as u64);
+    let tensor_bytes = all
+        .iter()
+        .map(|r| (r.visible as u64).saturating_sub(1) * tensor_bytes_each)
+        .sum();
+    let sum = |f: fn(&RoundStats) -> u64| stats.iter().map(f).sum::<u64>();
+    OrderingResult {
+        ordering,
+        converged,
+        rounds: stats.len() as u32,
+        messages: sum(|s| s.messages),
+        metadata_bytes: sum(|s| s.metadata_bytes),
+        tensor_bytes,
+        joins: sum(|s| s.joins),
+        joins_changed: sum(|s| s.joins_changed),
+        distinct_state_digests: distinct(&|r| r.state_digest),
+        distinct_resolved_digests: distinct(&|r| r.resolved_digest),
+        state_digest: all[0].state_digest.to_hex(),
+        resolved_digest: all[0].resolved_digest.to_hex(),
+        visible_min: all.iter().map(|r| r.visible).min().unwrap_or(0),
+        per_round: stats,
+    }
+}
+
+/// Builds the verdict and the report from every ordering's result.
+pub fn assemble(
+    config: &ConvergenceConfig,
+    orderings: Vec<OrderingResult>,
+    oracle: (Digest, Digest),
+) -> ConvergenceReport {
+    let n = orderings.len();
+    let not = |ok: bool| if ok { "" } else { "not " };
+    let converged = orderings.iter().filter(|o| o.converged).count();
+    let rounds: Vec<String> = orderings.iter().map(|o| o.rounds.to_string()).collect();
+    let within_state = orderings.iter().all(|o| o.distinct_state_digests == 1);
+    let within_resolved = orderings.iter().all(|o| o.distinct_resolved_digests == 1);
+    let first = &orderings[0];
+    let across = orderings
+        .iter()
+        .all(|o| o.state_digest == first.state_digest && o.resolved_digest == first.resolved_digest);
+    let oracle_ok = first.state_digest == oracle.0.to_hex() && first.resolved_digest == oracle.1.to_hex();
+    let complete = orderings.iter().all(|o| o.visible_min == config.nodes);
+    let checks = vec![
+        Check {
+            name: "converged".into(),
+            passed: converged == n,
+            detail: format!("{converged} of {n} orderings converged (rounds: {})", rounds.join(", ")),
+        },
+        Check {
+            name: "identical state digests within each ordering".into(),
+            passed: within_state,
+            detail: format!("every node's state digest is {}identical", not(within_state)),
+        },
+        Check {
+            name: "identical resolved models within each ordering".into(),
+            passed: within_resolved,
+            detail: format!("every node's resolved-tensor digest is {}identical", not(within_resolved)),
+        },
+        Check {
+            name: "identical across orderings".into(),
+            passed: across,
+            detail: format!("state and resolved digests are {}the same in all {n} orderings", not(across)),
+        },
+        Check {
+            name: "complete".into(),
+            passed: complete,
+            detail: format!("every node {}holds all {} contributions", not(complete), config.nodes),
+        },
+        Check {
+            name: "matches the oracle".into(),
+            passed: oracle_ok,
+            detail: format!(
+                "the converged state and model {}equal the join of all contributions resolved once",
+                not(oracle_ok)
+            ),
+        },
+    ];
+    let results = ConvergenceResults {
+        orderings,
+        oracle_state_digest: oracle.0.to_hex(),
+        oracle_resolved_digest: oracle.1.to_hex(),
+    };
+    Report::new(NAME, config.clone(), results, Verdict::from_checks(checks))
+}
+
+/// Progress of a native run, for callers that show it.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    pub ordering: u32,
+    pub orderings: u32,
+    pub round: u32,
+    pub agreeing_nodes: u32,
+}
+
+/// Runs the experiment natively with one executor.
+pub fn run(config: &ConvergenceConfig) -> Result<ConvergenceReport, LabError> {
+    run_with(config, 1, &mut |_| true)
+}
+
+/// Runs the experiment natively with `executors` in-process executors. With
+/// more than one, every message between executors goes through the wire
+/// encoding, as between web workers. `progress` returns `false` to cancel.
+pub fn run_with(
+    config: &ConvergenceConfig,
+    executors: u32,
+    progress: &mut dyn FnMut(Progress) -> bool,
+) -> Result<ConvergenceReport, LabError> {
+    config.validate()?;
+    let workload = Arc::new(Workload::synthetic(config));
+    let mut results = Vec::with_capacity(config.orderings as usize);
+    let mut oracle = None;
+    for ordering in 0..config.orderings {
+        let parts = if config.protocol == Protocol::AllPairs {
+            vec![0..config.nodes]
+        } else {
+            partition_nodes(config.nodes, executors)
+        };
+        let mut hosts = parts
+            .into_iter()
+            .map(|r| Host::new(config, Arc::clone(&workload), ordering, r))
+            .collect::<Result<Vec<_>, _>>()?;
+        if oracle.is_none() {
+            oracle = Some(hosts[0].resolver().oracle()?);
+        }
+        let mut driver = OrderingDriver::new(schedule(config, ordering), config.rounds_max);
+        loop {
+            let reports = match driver.next() {
+                Step::Finished => break,
+                Step::AllPairs => vec![hosts[0].executor_mut().run_all_pairs()],
+                Step::Round(r) => run_round(&mut hosts, r)?,
+            };
+            driver.record(&reports);
+            let p = Progress {
+                ordering,
+                orderings: config.orderings,
+                round: driver.stats().len() as u32,
+                agreeing_nodes: driver.stats().last().map_or(0, |s| s.agreeing_nodes),
+            };
+            if !progress(p) {
+                return Err(LabError::Cancelled);
+            }
+        }
+        let mut resolved = Vec::new();
+        for h in &hosts {
+            resolved.extend(h.resolve_all()?);
+        }
+        results.push(ordering_result(config, driver, &resolved));
+    }
+    Ok(assemble(config, results, oracle.expect("at least one ordering")))
+}
+
+/// One gossip round across in-process executors; cross-executor messages
+/// are encoded and decoded as they would be between workers.
+fn run_round(hosts: &mut [Host], round: u32) -> Result<Vec<RoundReport>, LabError> {
+    let mut inboxes: Vec<Vec<Envelope>> = vec![Vec::new(); hosts.len()];
+    let mut counters = Vec::with_capacity(hosts.len());
+    for (src, h) in hosts.iter().enumerate() {
+        let emission = h.executor().emit(round);
+        counters.push(emission.counters);
+        let mut remote: Vec<Vec<Envelope>> = vec![Vec::new(); hosts.len()];
+        for e in emission.envelopes {
+            let dst = hosts
+                .iter()
+                .position(|h| h.executor().hosts(e.to))
+                .expect("every node is hosted");
+            if dst == src {
+                inboxes[dst].push(e);
+            } else {
+                remote[dst].push(e);
+            }
+        }
+        for (dst, batch) in remote.into_iter().enumerate() {
+            if !batch.is_empty() {
+                let bytes = encode_envelopes(&batch);
+                let decoded = decode_envelopes(&bytes).map_err(|e| LabError::Wire(e.to_string()))?;
+                inboxes[dst].extend(decoded);
+            }
+        }
+    }
+    let mut reports = Vec::with_capacity(hosts.len());
+    for ((h, inbox), emitted) in hosts.iter_mut().zip(inboxes).zip(counters) {
+        let mut r = h.executor_mut().deliver(round, inbox);
+        r.counters.messages += emitted.messages;
+        r.counters.metadata_bytes += emitted.metadata_bytes;
+        reports.push(r);
+    }
+    Ok(reports)
+}

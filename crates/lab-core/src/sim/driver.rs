@@ -1,0 +1,121 @@
+//! The coordinator's side of one ordering: which step comes next, and the
+//! per-round bookkeeping (counters summed over executors, convergence check
+//! on the nodes' replica digests). Pure; the native runner and the browser's
+//! worker pool both drive executors with it, so they record the same numbers.
+
+use super::{Counters, Protocol, RoundReport, Schedule};
+use crate::hash::Digest;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What the coordinator asks the executors to do next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Step {
+    /// Run the sequential all-pairs schedule (one executor hosts all nodes).
+    AllPairs,
+    /// Run gossip round `r` (1-based): emit, route, deliver.
+    Round(u32),
+    /// Converged, or out of rounds.
+    Finished,
+}
+
+/// One round's numbers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoundStats {
+    pub round: u32,
+    pub messages: u64,
+    pub metadata_bytes: u64,
+    pub joins: u64,
+    pub joins_changed: u64,
+    /// Size of the largest group of nodes with identical replica state.
+    pub agreeing_nodes: u32,
+    /// Number of distinct replica states.
+    pub distinct_states: u32,
+}
+
+/// Drives one ordering.
+pub struct OrderingDriver {
+    schedule: Schedule,
+    rounds_max: u32,
+    stats: Vec<RoundStats>,
+    digests: Vec<Digest>,
+    converged: bool,
+}
+
+impl OrderingDriver {
+    pub fn new(schedule: Schedule, rounds_max: u32) -> OrderingDriver {
+        assert!(rounds_max >= 1 && rounds_max <= super::ROUNDS_MAX);
+        OrderingDriver {
+            schedule,
+            rounds_max,
+            stats: Vec::new(),
+            digests: vec![Digest::ZERO; schedule.nodes as usize],
+            converged: false,
+        }
+    }
+
+    pub fn schedule(&self) -> Schedule {
+        self.schedule
+    }
+
+    /// The next step.
+    pub fn next(&self) -> Step {
+        let done = self.stats.len() as u32;
+        if self.converged || done >= self.rounds_max {
+            return Step::Finished;
+        }
+        if self.schedule.protocol == Protocol::AllPairs {
+            return if done == 0 { Step::AllPairs } else { Step::Finished };
+        }
+        Step::Round(done + 1)
+    }
+
+    /// Records the executors' reports for the step just run. Every node must
+    /// be reported exactly once.
+    pub fn record(&mut self, parts: &[RoundReport]) {
+        let mut counters = Counters::default();
+        let mut seen = vec![false; self.digests.len()];
+        for p in parts {
+            counters.add(&p.counters);
+            for &(node, d) in &p.digests {
+                let i = node as usize;
+                assert!(!seen[i], "node {node} reported twice");
+                seen[i] = true;
+                self.digests[i] = d;
+            }
+        }
+        assert!(seen.iter().all(|&s| s), "a node was not reported");
+        let mut classes: BTreeMap<Digest, u32> = BTreeMap::new();
+        for d in &self.digests {
+            *classes.entry(*d).or_insert(0) += 1;
+        }
+        let agreeing = classes.values().copied().max().unwrap_or(0);
+        self.converged = classes.len() == 1;
+        self.stats.push(RoundStats {
+            round: self.stats.len() as u32 + 1,
+            messages: counters.messages,
+            metadata_bytes: counters.metadata_bytes,
+            joins: counters.joins,
+            joins_changed: counters.joins_changed,
+            agreeing_nodes: agreeing,
+            distinct_states: classes.len() as u32,
+        });
+    }
+
+    pub fn converged(&self) -> bool {
+        self.converged
+    }
+
+    pub fn stats(&self) -> &[RoundStats] {
+        &self.stats
+    }
+
+    /// The latest replica digest of every node.
+    pub fn digests(&self) -> &[Digest] {
+        &self.digests
+    }
+
+    pub fn into_stats(self) -> Vec<RoundStats> {
+        self.stats
+    }
+}

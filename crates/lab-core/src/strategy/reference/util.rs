@@ -1,0 +1,449 @@
+//! Numeric and plumbing helpers shared by the reference strategies.
+//!
+//! Everything here reproduces a specific numpy or Python behaviour that the
+//! spec (`strategies.md` §1) says matters for bitwise or near-bitwise
+//! agreement: numpy's pairwise summation, its "linear" percentile, the k-th
+//! largest/smallest threshold rules, left folds in model order, and the
+//! input rules (n = 0, n = 1, missing base) common to all 26 strategies.
+
+use crate::error::MergeError;
+use crate::strategy::{normalised_weights, MergeInputs, ParamDefault, ParamSpec, StrategyInfo};
+use crate::tensor::Tensor;
+
+/// Structural checks every strategy runs even when called directly (not
+/// through `merge_by_name`): n ≥ 1, aligned lengths, equal shapes, and a base
+/// of the right shape when the strategy requires one. Values are not scanned
+/// (non-finite values cannot make a strategy panic; `check_inputs` rejects
+/// them on the registry path).
+pub(crate) fn check_structure(
+    info: &StrategyInfo,
+    inputs: &MergeInputs<'_>,
+) -> Result<(), MergeError> {
+    let n = inputs.tensors.len();
+    if n == 0 {
+        return Err(MergeError::Empty);
+    }
+    if inputs.weights.len() != n {
+        return Err(MergeError::WeightCount {
+            expected: n,
+            got: inputs.weights.len(),
+        });
+    }
+    let shape = inputs.tensors[0].shape();
+    for t in inputs.tensors {
+        if t.shape() != shape {
+            return Err(shape_mismatch("contribution", shape, t.shape()));
+        }
+    }
+    if info.needs_base {
+        let b = inputs
+            .base
+            .ok_or_else(|| MergeError::MissingBase(info.name.to_string()))?;
+        if b.shape() != shape {
+            return Err(shape_mismatch("base", shape, b.shape()));
+        }
+    }
+    Ok(())
+}
+
+/// The common prologue: structural checks, then the n = 1 rule (spec §1.2:
+/// a single contribution is returned unchanged, after the base check).
+/// `Some(result)` means the strategy is done.
+pub(crate) fn prelude(
+    info: &StrategyInfo,
+    inputs: &MergeInputs<'_>,
+) -> Result<Option<Tensor>, MergeError> {
+    check_structure(info, inputs)?;
+    if inputs.tensors.len() == 1 {
+        return Ok(Some(inputs.tensors[0].clone()));
+    }
+    Ok(None)
+}
+
+/// A `ShapeMismatch` error for `what`.
+pub(crate) fn shape_mismatch(what: &str, expected: &[usize], got: &[usize]) -> MergeError {
+    MergeError::ShapeMismatch {
+        what: what.to_string(),
+        expected: expected.to_vec(),
+        got: got.to_vec(),
+    }
+}
+
+/// The base, which `check_structure` guaranteed for base-required strategies.
+pub(crate) fn base<'a>(info: &StrategyInfo, inputs: &MergeInputs<'a>) -> Result<&'a Tensor, MergeError> {
+    inputs
+        .base
+        .ok_or_else(|| MergeError::MissingBase(info.name.to_string()))
+}
+
+/// An optional base for strategies that do not require one: its shape must
+/// still match the contributions.
+pub(crate) fn optional_base<'a>(inputs: &MergeInputs<'a>) -> Result<Option<&'a Tensor>, MergeError> {
+    match inputs.base {
+        Some(b) if b.shape() != inputs.tensors[0].shape() => Err(shape_mismatch(
+            "base",
+            inputs.tensors[0].shape(),
+            b.shape(),
+        )),
+        other => Ok(other),
+    }
+}
+
+/// Normalised weights ŵ (spec §1.1).
+pub(crate) fn weights_hat(inputs: &MergeInputs<'_>) -> Result<Vec<f64>, MergeError> {
+    normalised_weights(inputs.weights)
+}
+
+/// Task vectors `τ_i = x_i − b`, elementwise.
+pub(crate) fn task_vectors(inputs: &MergeInputs<'_>, b: &Tensor) -> Vec<Vec<f64>> {
+    inputs
+        .tensors
+        .iter()
+        .map(|t| sub(t.data(), b.data()))
+        .collect()
+}
+
+/// `a − c`, elementwise.
+pub(crate) fn sub(a: &[f64], c: &[f64]) -> Vec<f64> {
+    a.iter().zip(c).map(|(x, y)| x - y).collect()
+}
+
+/// `a + c`, elementwise.
+pub(crate) fn add(a: &[f64], c: &[f64]) -> Vec<f64> {
+    a.iter().zip(c).map(|(x, y)| x + y).collect()
+}
+
+/// `Σ_i w_i·y_i` as a left fold from zeros: `acc = acc + (w_i * y_i)`.
+pub(crate) fn weighted_fold<'a, I>(d: usize, terms: I) -> Vec<f64>
+where
+    I: IntoIterator<Item = (f64, &'a [f64])>,
+{
+    let mut acc = vec![0.0; d];
+    for (w, y) in terms {
+        for (a, &v) in acc.iter_mut().zip(y) {
+            *a += w * v;
+        }
+    }
+    acc
+}
+
+/// `Σ_i ŵ_i·x_i` over the raw contributions, a fold from zeros.
+pub(crate) fn weighted_mean_of(inputs: &MergeInputs<'_>, w: &[f64]) -> Vec<f64> {
+    let d = inputs.tensors[0].len();
+    weighted_fold(
+        d,
+        w.iter().copied().zip(inputs.tensors.iter().map(|t| t.data())),
+    )
+}
+
+/// numpy's pairwise summation of a contiguous f64 block
+/// (`pairwise_sum` in numpy's loops: 8 accumulators up to 128 elements,
+/// halving above), plus the reduction's initial 0.0.
+pub(crate) fn np_sum(a: &[f64]) -> f64 {
+    0.0 + pairwise(a)
+}
+
+fn pairwise(a: &[f64]) -> f64 {
+    let n = a.len();
+    if n < 8 {
+        let mut res = -0.0;
+        for &x in a {
+            res += x;
+        }
+        res
+    } else if n <= 128 {
+        let mut r = [0.0f64; 8];
+        r.copy_from_slice(&a[..8]);
+        let full = n - n % 8;
+        let mut i = 8;
+        while i < full {
+            for (j, acc) in r.iter_mut().enumerate() {
+                *acc += a[i + j];
+            }
+            i += 8;
+        }
+        let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for &x in &a[full..] {
+            res += x;
+        }
+        res
+    } else {
+        let mut n2 = n / 2;
+        n2 -= n2 % 8;
+        pairwise(&a[..n2]) + pairwise(&a[n2..])
+    }
+}
+
+/// numpy `mean` over a whole tensor: pairwise sum divided by d.
+pub(crate) fn np_mean(a: &[f64]) -> f64 {
+    np_sum(a) / a.len() as f64
+}
+
+/// numpy `var` (population) over a whole tensor: `mean((a − mean a)²)`.
+pub(crate) fn np_var(a: &[f64]) -> f64 {
+    let m = np_mean(a);
+    let sq: Vec<f64> = a
+        .iter()
+        .map(|x| {
+            let c = x - m;
+            c * c
+        })
+        .collect();
+    np_sum(&sq) / a.len() as f64
+}
+
+/// numpy `std` (population): `sqrt(var)`.
+pub(crate) fn np_std(a: &[f64]) -> f64 {
+    np_var(a).sqrt()
+}
+
+/// Euclidean norm `sqrt(Σ v²)`. The reference uses BLAS `ddot` (SIMD
+/// accumulators, FMA); this is numpy's pairwise order instead, which agrees
+/// to class R (spec §1.7).
+pub(crate) fn norm(a: &[f64]) -> f64 {
+    let sq: Vec<f64> = a.iter().map(|x| x * x).collect();
+    np_sum(&sq).sqrt()
+}
+
+/// Dot product in numpy's pairwise order (see [`norm`]).
+pub(crate) fn dot(a: &[f64], c: &[f64]) -> f64 {
+    let p: Vec<f64> = a.iter().zip(c).map(|(x, y)| x * y).collect();
+    np_sum(&p)
+}
+
+/// Mean of a short Python list of floats through numpy (`np.mean(list)`),
+/// i.e. pairwise sum over the list divided by its length.
+pub(crate) fn list_mean(a: &[f64]) -> f64 {
+    np_mean(a)
+}
+
+/// Largest value (NaN-free inputs); `-inf` for an empty slice.
+pub(crate) fn max_of(a: &[f64]) -> f64 {
+    a.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+}
+
+/// `|v|` elementwise.
+pub(crate) fn abs_all(a: &[f64]) -> Vec<f64> {
+    a.iter().map(|x| x.abs()).collect()
+}
+
+/// Ascending sort by IEEE total order (no panics on NaN).
+pub(crate) fn sorted_asc(a: &[f64]) -> Vec<f64> {
+    let mut s = a.to_vec();
+    s.sort_by(f64::total_cmp);
+    s
+}
+
+/// numpy `percentile(values, pct)` with the default "linear" method
+/// (spec §1.5), including numpy's two-sided lerp. `values` must be
+/// non-empty.
+pub(crate) fn percentile_linear(values: &[f64], pct: f64) -> f64 {
+    let s = sorted_asc(values);
+    let m = s.len();
+    let q = pct / 100.0;
+    let v = (m - 1) as f64 * q;
+    if v >= (m - 1) as f64 {
+        return s[m - 1];
+    }
+    if v < 0.0 {
+        return s[0];
+    }
+    let lo = v.floor();
+    let i = lo as usize;
+    let (a, c) = (s[i], s[i + 1]);
+    let gamma = v - lo;
+    let delta = c - a;
+    if gamma >= 0.5 {
+        c - delta * (1.0 - gamma)
+    } else {
+        a + delta * gamma
+    }
+}
+
+/// Threshold for "keep the k largest, ties included" on a descending sort
+/// (star, adarank 1-D): `sorted_desc[idx]` where `idx` follows Python's
+/// indexing, so −1 wraps to the smallest value.
+pub(crate) fn kth_largest_py(values: &[f64], idx: i64) -> f64 {
+    let mut s = sorted_asc(values);
+    s.reverse();
+    let m = s.len() as i64;
+    let i = if idx < 0 { (m + idx).max(0) } else { idx.min(m - 1) };
+    s[i as usize]
+}
+
+/// Mask `1.0` where `keep`, else `0.0`, applied by multiplication (spec
+/// §1.1: masked-out entries become signed zeros).
+pub(crate) fn apply_mask(v: &[f64], keep: impl Fn(usize) -> bool) -> Vec<f64> {
+    v.iter()
+        .enumerate()
+        .map(|(j, &x)| x * if keep(j) { 1.0 } else { 0.0 })
+        .collect()
+}
+
+/// numpy `sign`: −1, 0 or +1 (0 for ±0; NaN stays NaN).
+pub(crate) fn np_sign(x: f64) -> f64 {
+    if x > 0.0 {
+        1.0
+    } else if x < 0.0 {
+        -1.0
+    } else if x == 0.0 {
+        0.0
+    } else {
+        x
+    }
+}
+
+/// `int(x)` for a non-negative finite float (truncation), saturating.
+pub(crate) fn py_int(x: f64) -> usize {
+    if x.is_finite() && x > 0.0 {
+        x as usize
+    } else {
+        0
+    }
+}
+
+/// Python's `round(x)` (half to even) for a non-negative float.
+pub(crate) fn py_round_half_even(x: f64) -> i64 {
+    let f = x.floor();
+    let diff = x - f;
+    let r = if diff > 0.5 {
+        f + 1.0
+    } else if diff < 0.5 {
+        f
+    } else if (f / 2.0).floor() * 2.0 == f {
+        f
+    } else {
+        f + 1.0
+    };
+    r as i64
+}
+
+/// True when the star/adarank/svd_knot_tying "1-D path" applies (spec
+/// §2.21): one dimension, or any dimension equal to 1.
+pub(crate) fn is_vector_like(shape: &[usize]) -> bool {
+    shape.len() == 1 || shape.contains(&1)
+}
+
+/// Rows and columns of the matrix view `(shape[0], product of the rest)`.
+pub(crate) fn matrix_dims(shape: &[usize]) -> (usize, usize) {
+    let rows = shape[0];
+    let cols = shape[1..].iter().product();
+    (rows, cols)
+}
+
+/// A float parameter spec, usable in a `static`.
+pub(crate) const fn f64_param(
+    name: &'static str,
+    default: f64,
+    lo: f64,
+    hi: f64,
+    doc: &'static str,
+) -> ParamSpec {
+    ParamSpec {
+        name,
+        default: ParamDefault::F64(default),
+        range: Some((lo, hi)),
+        choices: &[],
+        doc,
+    }
+}
+
+/// An integer parameter spec, usable in a `static`.
+pub(crate) const fn i64_param(
+    name: &'static str,
+    default: i64,
+    lo: f64,
+    hi: f64,
+    doc: &'static str,
+) -> ParamSpec {
+    ParamSpec {
+        name,
+        default: ParamDefault::I64(default),
+        range: Some((lo, hi)),
+        choices: &[],
+        doc,
+    }
+}
+
+/// A string parameter spec (`choices` empty = free-form), usable in a
+/// `static`.
+pub(crate) const fn str_param(
+    name: &'static str,
+    default: &'static str,
+    choices: &'static [&'static str],
+    doc: &'static str,
+) -> ParamSpec {
+    ParamSpec {
+        name,
+        default: ParamDefault::Str(default),
+        range: None,
+        choices,
+        doc,
+    }
+}
+
+/// The `seed` parameter of the strategies whose random mode the CRDT layer
+/// never seeds (model_breadcrumbs, split_unlearn_merge): Python's default 42.
+pub(crate) const SEED_PARAM: ParamSpec = i64_param(
+    "seed",
+    42,
+    -9.0e15,
+    9.0e15,
+    "Seed of the random mode (Python random.Random; the state never passes it).",
+);
+
+/// A `BadParameter` error.
+pub(crate) fn bad_param(info: &StrategyInfo, name: &str, reason: String) -> MergeError {
+    MergeError::BadParameter {
+        strategy: info.name.to_string(),
+        name: name.to_string(),
+        reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentile_matches_numpy_linear() {
+        let v: Vec<f64> = (1..=24).map(f64::from).collect();
+        // q = 0.8, v = 18.4 → 19 + 0.4.
+        let p = percentile_linear(&v, (1.0 - 0.2) * 100.0);
+        assert!((p - 19.4).abs() < 1e-12);
+        assert_eq!(percentile_linear(&[3.0], 50.0), 3.0);
+        assert_eq!(percentile_linear(&[1.0, 2.0], 100.0), 2.0);
+        assert_eq!(percentile_linear(&[1.0, 2.0], 0.0), 1.0);
+    }
+
+    #[test]
+    fn pairwise_sum_is_exact_on_integers_and_blocks_large_inputs() {
+        let v: Vec<f64> = (0..1000).map(f64::from).collect();
+        assert_eq!(np_sum(&v), 499_500.0);
+        assert_eq!(np_sum(&[]), 0.0);
+        // Pairwise differs from left-to-right on this input: the 1.0s are
+        // added to each other before they meet 1e16.
+        let w = [1e16, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0];
+        let seq = w.iter().fold(0.0, |a, x| a + x);
+        assert_eq!(np_sum(&w), 1e16 + 6.0);
+        assert_ne!(np_sum(&w), seq);
+    }
+
+    #[test]
+    fn python_round_is_half_even() {
+        assert_eq!(py_round_half_even(0.5), 0);
+        assert_eq!(py_round_half_even(1.5), 2);
+        assert_eq!(py_round_half_even(2.5), 2);
+        assert_eq!(py_round_half_even(3.5), 4);
+        assert_eq!(py_round_half_even(1.0), 1);
+    }
+
+    #[test]
+    fn kth_largest_wraps_negative_index() {
+        let v = [3.0, 1.0, 2.0];
+        assert_eq!(kth_largest_py(&v, 0), 3.0);
+        assert_eq!(kth_largest_py(&v, 1), 2.0);
+        assert_eq!(kth_largest_py(&v, -1), 1.0);
+        assert_eq!(kth_largest_py(&v, 9), 1.0);
+    }
+}
