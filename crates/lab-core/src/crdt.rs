@@ -171,12 +171,13 @@ impl Hlc {
 
 /// How concurrent values of one `model_id` with the same version are ordered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
 pub enum ConflictPolicy {
     /// The later HLC stamp wins.
     #[default]
+    #[serde(rename = "lww")]
     LastWriterWins,
     /// The earlier HLC stamp wins.
+    #[serde(rename = "fww")]
     FirstWriterWins,
 }
 
