@@ -120,7 +120,19 @@ impl VersionVector {
 
     /// `self ≤ other` pointwise.
     pub fn le(&self, other: &VersionVector) -> bool {
-        self.0.iter().all(|&(r, c)| other.get(r) >= c)
+        if self.0.len() > other.0.len() {
+            return false;
+        }
+        let mut j = 0;
+        for &(r, c) in &self.0 {
+            while j < other.0.len() && other.0[j].0 < r {
+                j += 1;
+            }
+            if j == other.0.len() || other.0[j].0 != r || other.0[j].1 < c {
+                return false;
+            }
+        }
+        true
     }
 
     pub fn entries(&self) -> &[(ReplicaId, u64)] {
@@ -505,10 +517,57 @@ impl ContributionSet {
 
     /// Lattice join: `self ← self ⊔ other`. Returns whether `self` changed.
     pub fn join(&mut self, other: &ContributionSet) -> bool {
+        if self.subsumes(other) {
+            return false;
+        }
         let rows = merge_rows(&self.rows, &other.rows, |ours| {
             !other.context.covers(ours.dot)
         }, |theirs| !self.context.covers(theirs.dot));
         self.install(rows, &other.context)
+    }
+
+    /// Whether `self ⊔ other == self`, decided without allocating: the
+    /// other context must be below ours (then none of its rows can add
+    /// anything, since we have seen their dots), and every row of ours whose
+    /// dot the other has seen must still be alive there (else it was removed).
+    pub fn subsumes(&self, other: &ContributionSet) -> bool {
+        if self.context == other.context && self.rows.len() == other.rows.len() {
+            // Equal contexts: equal states iff the same rows (the common case
+            // once gossip has converged).
+            let same = self.rows.iter().zip(&other.rows).all(|(a, b)| {
+                a.dot == b.dot && (Arc::ptr_eq(&a.value, &b.value) || a.key_cmp(b) == Ordering::Equal)
+            });
+            if same {
+                return true;
+            }
+        }
+        if !other.context.le(&self.context) {
+            return false;
+        }
+        let theirs = &other.rows;
+        let mut j = 0;
+        for row in &self.rows {
+            if !other.context.covers(row.dot) {
+                continue;
+            }
+            // Walk their rows (sorted like ours) up to this row's key.
+            let present = loop {
+                let Some(t) = theirs.get(j) else { break false };
+                if t.dot == row.dot && Arc::ptr_eq(&t.value, &row.value) {
+                    break true;
+                }
+                match t.key_cmp(row) {
+                    Ordering::Less => j += 1,
+                    Ordering::Equal => break true,
+                    Ordering::Greater => break false,
+                }
+            };
+            if !present {
+                return false;
+            }
+            j += 1;
+        }
+        true
     }
 
     /// The delta a peer whose causal context is `since` needs. Joining it
