@@ -45,6 +45,8 @@ pub mod rng;
 pub mod sim;
 pub mod strategy;
 pub mod tensor;
+pub mod theory;
+pub mod trust;
 pub mod workload;
 
 pub use error::{ConfigError, LabError, MergeError, TensorError};

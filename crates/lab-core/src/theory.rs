@@ -1,0 +1,1 @@
+//! Gossip theory: exact finite-n expectations and asymptotics. To be written.

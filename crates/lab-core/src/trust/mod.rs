@@ -1,0 +1,1 @@
+//! The E4 trust layer. To be written.
