@@ -3,4 +3,5 @@
 //! fingerprint depends only on the config.
 
 pub mod convergence;
+pub mod negative;
 pub mod params;

@@ -319,22 +319,14 @@ impl Executor {
             self.hosted.start == 0 && self.hosted.end == sch.nodes,
             "all-pairs needs every node in one executor"
         );
-        let n = sch.nodes as usize;
-        let mut order: Vec<usize> = (0..n).collect();
-        Stream::new(sch.seed, Purpose::Schedule, &[sch.ordering as u64, 0]).shuffle(&mut order);
         let mut counters = Counters::default();
-        for &i in &order {
-            let mut targets: Vec<usize> = (0..n).filter(|&j| j != i).collect();
-            Stream::new(sch.seed, Purpose::Schedule, &[sch.ordering as u64, 1, i as u64])
-                .shuffle(&mut targets);
-            for &j in &targets {
-                let (dst, src) = pair_mut(&mut self.nodes, i, j);
-                counters.messages += 1;
-                counters.metadata_bytes += src.encoded_len() as u64;
-                counters.joins += 1;
-                if join_cow(dst, src) {
-                    counters.joins_changed += 1;
-                }
+        for (i, j) in all_pairs_order(&sch) {
+            let (dst, src) = pair_mut(&mut self.nodes, i as usize, j as usize);
+            counters.messages += 1;
+            counters.metadata_bytes += src.encoded_len() as u64;
+            counters.joins += 1;
+            if join_cow(dst, src) {
+                counters.joins_changed += 1;
             }
         }
         RoundReport {
@@ -342,6 +334,23 @@ impl Executor {
             digests: self.digests(),
         }
     }
+}
+
+/// The seed lab's sequential schedule for one ordering, as `(receiver,
+/// sender)` pairs in execution order: a shuffled node order; each node, in
+/// turn, merges every other node in a shuffled target order.
+pub fn all_pairs_order(sch: &Schedule) -> Vec<(u32, u32)> {
+    let n = sch.nodes;
+    let mut order: Vec<u32> = (0..n).collect();
+    Stream::new(sch.seed, Purpose::Schedule, &[sch.ordering as u64, 0]).shuffle(&mut order);
+    let mut out = Vec::with_capacity(n as usize * (n as usize).saturating_sub(1));
+    for &i in &order {
+        let mut targets: Vec<u32> = (0..n).filter(|&j| j != i).collect();
+        Stream::new(sch.seed, Purpose::Schedule, &[sch.ordering as u64, 1, i as u64])
+            .shuffle(&mut targets);
+        out.extend(targets.into_iter().map(|j| (i, j)));
+    }
+    out
 }
 
 /// Joins `other` into a node state, copying the state first only while an
