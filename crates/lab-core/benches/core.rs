@@ -5,7 +5,7 @@
 
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion};
 use lab_core::crdt::{ConflictPolicy, Contribution, ContributionSet, Hlc};
-use lab_core::experiment::convergence::{schedule, ConvergenceConfig, Workload};
+use lab_core::experiment::convergence::{schedule, ConvergenceConfig, Source, Workload};
 use lab_core::hash::{digest, Domain};
 use lab_core::sim::{Executor, Protocol};
 use std::sync::Arc;
@@ -59,7 +59,10 @@ fn all_pairs_benches(c: &mut Criterion) {
         assert_eq!(sch.protocol, Protocol::AllPairs);
         g.bench_function(format!("gossip_{nodes}_nodes"), |bench| {
             bench.iter_batched_ref(
-                || Executor::new(sch, 0..nodes, |i| workload.initial_state(i, POLICY)),
+                || {
+                    let source = Arc::new(Source { workload: Arc::clone(&workload), policy: POLICY });
+                    Executor::new(sch, 0..nodes, source)
+                },
                 |ex| black_box(ex.run_all_pairs()),
                 BatchSize::LargeInput,
             )

@@ -15,8 +15,8 @@ use crate::hash::Digest;
 use crate::report::{Check, Report, Verdict};
 use crate::sim::driver::{OrderingDriver, RoundStats, Step};
 use crate::sim::{
-    decode_envelopes, encode_envelopes, partition_nodes, Envelope, Executor, Protocol,
-    RoundReport, Schedule, NODES_MAX, ROUNDS_MAX,
+    decode_envelopes, encode_envelopes, partition_nodes, Contributions, Envelope, Executor,
+    Protocol, RoundReport, Schedule, NODES_MAX, ROUNDS_MAX,
 };
 use crate::strategy::{self, params_bytes, MergeInputs, Params};
 use crate::tensor::Tensor;
@@ -258,6 +258,30 @@ impl Workload {
     }
 }
 
+/// The workload as the simulator's source of contributions.
+pub struct Source {
+    pub workload: Arc<Workload>,
+    pub policy: ConflictPolicy,
+}
+
+impl Contributions for Source {
+    fn initial(&self, node: u32) -> ContributionSet {
+        self.workload.initial_state(node, self.policy)
+    }
+
+    fn version(&self, node: u32, version: u32, _stamp: Hlc) -> Contribution {
+        panic!("Experiment 1 has no churn (asked for version {version} of node {node})")
+    }
+
+    fn model_id(&self, node: u32) -> String {
+        model_id(node)
+    }
+
+    fn policy(&self) -> ConflictPolicy {
+        self.policy
+    }
+}
+
 /// What resolving one node gave.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NodeResolved {
@@ -360,10 +384,11 @@ impl Host {
     ) -> Result<Host, LabError> {
         config.validate()?;
         let resolver = Resolver::new(config, Arc::clone(&workload))?;
-        let policy = config.policy;
-        let executor = Executor::new(schedule(config, ordering), hosted, |i| {
-            workload.initial_state(i, policy)
+        let source = Arc::new(Source {
+            workload: Arc::clone(&workload),
+            policy: config.policy,
         });
+        let executor = Executor::new(schedule(config, ordering), hosted, source);
         Ok(Host {
             executor,
             resolver,
@@ -629,8 +654,8 @@ pub fn run_with(
 fn run_round(hosts: &mut [Host], round: u32) -> Result<Vec<RoundReport>, LabError> {
     let mut inboxes: Vec<Vec<Envelope>> = vec![Vec::new(); hosts.len()];
     let mut counters = Vec::with_capacity(hosts.len());
-    for (src, h) in hosts.iter().enumerate() {
-        let emission = h.executor().emit(round);
+    for src in 0..hosts.len() {
+        let emission = hosts[src].executor_mut().emit(round);
         counters.push(emission.counters);
         let mut remote: Vec<Vec<Envelope>> = vec![Vec::new(); hosts.len()];
         for e in emission.envelopes {

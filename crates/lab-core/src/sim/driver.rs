@@ -27,9 +27,15 @@ pub struct RoundStats {
     pub metadata_bytes: u64,
     pub joins: u64,
     pub joins_changed: u64,
-    /// Size of the largest group of nodes with identical replica state.
+    /// Messages lost to partitions, lossy links or down receivers.
+    pub dropped: u64,
+    /// Messages still in delay queues after the round.
+    pub pending: u64,
+    /// Nodes up (not crashed or paused) in this round.
+    pub live_nodes: u32,
+    /// Size of the largest group of live nodes with identical replica state.
     pub agreeing_nodes: u32,
-    /// Number of distinct replica states.
+    /// Number of distinct replica states among live nodes.
     pub distinct_states: u32,
 }
 
@@ -37,6 +43,9 @@ pub struct RoundStats {
 pub struct OrderingDriver {
     schedule: Schedule,
     rounds_max: u32,
+    /// No convergence is declared before this round (faults still to come).
+    quiet_from: u32,
+    live: Vec<bool>,
     stats: Vec<RoundStats>,
     digests: Vec<Digest>,
     converged: bool,
@@ -44,10 +53,18 @@ pub struct OrderingDriver {
 
 impl OrderingDriver {
     pub fn new(schedule: Schedule, rounds_max: u32) -> OrderingDriver {
+        OrderingDriver::with_quiet_from(schedule, rounds_max, 1)
+    }
+
+    /// A driver that declares convergence only from round `quiet_from` on,
+    /// with every node up and no message in flight.
+    pub fn with_quiet_from(schedule: Schedule, rounds_max: u32, quiet_from: u32) -> OrderingDriver {
         assert!(rounds_max >= 1 && rounds_max <= super::ROUNDS_MAX);
         OrderingDriver {
             schedule,
             rounds_max,
+            quiet_from,
+            live: vec![true; schedule.nodes as usize],
             stats: Vec::new(),
             digests: vec![Digest::ZERO; schedule.nodes as usize],
             converged: false,
@@ -77,27 +94,35 @@ impl OrderingDriver {
         let mut seen = vec![false; self.digests.len()];
         for p in parts {
             counters.add(&p.counters);
-            for &(node, d) in &p.digests {
-                let i = node as usize;
-                assert!(!seen[i], "node {node} reported twice");
+            for s in &p.nodes {
+                let i = s.node as usize;
+                assert!(!seen[i], "node {} reported twice", s.node);
                 seen[i] = true;
-                self.digests[i] = d;
+                self.digests[i] = s.digest;
+                self.live[i] = s.live;
             }
         }
         assert!(seen.iter().all(|&s| s), "a node was not reported");
         let mut classes: BTreeMap<Digest, u32> = BTreeMap::new();
-        for d in &self.digests {
+        for (d, _) in self.digests.iter().zip(&self.live).filter(|(_, &l)| l) {
             *classes.entry(*d).or_insert(0) += 1;
         }
-        let agreeing = classes.values().copied().max().unwrap_or(0);
-        self.converged = classes.len() == 1;
+        let live_nodes = self.live.iter().filter(|&&l| l).count() as u32;
+        let round = self.stats.len() as u32 + 1;
+        self.converged = classes.len() == 1
+            && live_nodes == self.schedule.nodes
+            && counters.pending == 0
+            && round >= self.quiet_from;
         self.stats.push(RoundStats {
-            round: self.stats.len() as u32 + 1,
+            round,
             messages: counters.messages,
             metadata_bytes: counters.metadata_bytes,
             joins: counters.joins,
             joins_changed: counters.joins_changed,
-            agreeing_nodes: agreeing,
+            dropped: counters.dropped,
+            pending: counters.pending,
+            live_nodes,
+            agreeing_nodes: classes.values().copied().max().unwrap_or(0),
             distinct_states: classes.len() as u32,
         });
     }

@@ -23,8 +23,10 @@
 //! ([`Executor::run_all_pairs`]).
 
 pub mod driver;
+pub mod faults;
 
-use crate::crdt::{ContributionSet, ReplicaId};
+use crate::crdt::{ConflictPolicy, Contribution, ContributionSet, Hlc, ReplicaId};
+use faults::{ChurnAction, FaultPlan, LinkFate, NodeFaultKind, PhaseLayout};
 use crate::error::ConfigError;
 use crate::hash::Digest;
 use crate::rng::{Purpose, Stream};
@@ -136,13 +138,36 @@ pub enum MsgKind {
     PullReply,
 }
 
+impl MsgKind {
+    fn tag(self) -> u64 {
+        match self {
+            MsgKind::Push => 1,
+            MsgKind::PullReply => 2,
+        }
+    }
+}
+
+/// Fault-stream tag of a pull request.
+const PULL_REQUEST_TAG: u64 = 3;
+
 /// A message between nodes. The payload is a full state snapshot.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Envelope {
     pub from: u32,
     pub to: u32,
     pub kind: MsgKind,
+    /// Round in which the receiver applies it (later than the sending round
+    /// when the link delays it).
+    pub deliver_at: u32,
+    /// 0, or 1 for the duplicate of a duplicated message.
+    pub copy: u8,
     pub payload: Arc<ContributionSet>,
+}
+
+impl Envelope {
+    fn order_key(&self) -> (u32, u32, u32, MsgKind, u8) {
+        (self.to, self.deliver_at, self.from, self.kind, self.copy)
+    }
 }
 
 /// Counters of one executor for one round (summed by the coordinator; sums
@@ -153,6 +178,10 @@ pub struct Counters {
     pub metadata_bytes: u64,
     pub joins: u64,
     pub joins_changed: u64,
+    /// Messages lost to a partition, a lossy link or a down receiver.
+    pub dropped: u64,
+    /// Messages waiting in delay queues at the end of the round.
+    pub pending: u64,
 }
 
 impl Counters {
@@ -161,7 +190,18 @@ impl Counters {
         self.metadata_bytes += o.metadata_bytes;
         self.joins += o.joins;
         self.joins_changed += o.joins_changed;
+        self.dropped += o.dropped;
+        self.pending += o.pending;
     }
+}
+
+/// One node's status after a round.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeStatus {
+    pub node: u32,
+    pub digest: Digest,
+    /// False while crashed or paused.
+    pub live: bool,
 }
 
 /// What an executor reports after a round: its counters and each hosted
@@ -169,7 +209,7 @@ impl Counters {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RoundReport {
     pub counters: Counters,
-    pub digests: Vec<(u32, Digest)>,
+    pub nodes: Vec<NodeStatus>,
 }
 
 /// Messages emitted by one executor in one round.
@@ -185,29 +225,79 @@ fn pull_request_bytes(set: &ContributionSet) -> u64 {
     postcard::experimental::serialized_size(set.context()).expect("sizing a context") as u64
 }
 
+/// Where new versions of a node's contribution come from (churn), and what
+/// a node starts with.
+pub trait Contributions: Send + Sync {
+    /// The initial state of `node`.
+    fn initial(&self, node: u32) -> ContributionSet;
+    /// Version `version` (≥ 2) of `node`'s contribution, stamped `stamp`.
+    fn version(&self, node: u32, version: u32, stamp: Hlc) -> Contribution;
+    /// The model id `node` contributes under.
+    fn model_id(&self, node: u32) -> String;
+    /// The conflict policy replicas use.
+    fn policy(&self) -> ConflictPolicy;
+}
+
+/// Replica id of a node's `incarnation` (a node that lost its state comes
+/// back as a new replica so it never reuses a dot).
+pub fn replica_id(node: u32, incarnation: u32) -> ReplicaId {
+    node + incarnation * NODES_MAX
+}
+
+/// Per-node bookkeeping besides the state.
+#[derive(Clone, Debug, Default)]
+struct NodeMeta {
+    clock: Hlc,
+    incarnation: u32,
+    version: u32,
+}
+
 /// Hosts a contiguous range of nodes and runs their side of every round.
 pub struct Executor {
     schedule: Schedule,
+    plan: Arc<FaultPlan>,
+    layouts: Vec<PhaseLayout>,
+    source: Arc<dyn Contributions>,
     hosted: Range<u32>,
     /// Copy-on-write: emitted envelopes share a node's snapshot; a join
     /// copies it only while such a snapshot is still alive.
     nodes: Vec<Arc<ContributionSet>>,
+    meta: Vec<NodeMeta>,
+    /// Delayed envelopes addressed to hosted nodes.
+    pending: Vec<Envelope>,
 }
 
 impl Executor {
-    /// An executor for nodes `hosted`, each starting from `initial(node)`.
-    pub fn new(
+    /// An executor for nodes `hosted` with no faults.
+    pub fn new(schedule: Schedule, hosted: Range<u32>, source: Arc<dyn Contributions>) -> Executor {
+        Executor::with_plan(schedule, Arc::new(FaultPlan::default()), hosted, source)
+    }
+
+    /// An executor for nodes `hosted` under a fault plan (validated by the
+    /// caller).
+    pub fn with_plan(
         schedule: Schedule,
+        plan: Arc<FaultPlan>,
         hosted: Range<u32>,
-        initial: impl Fn(ReplicaId) -> ContributionSet,
+        source: Arc<dyn Contributions>,
     ) -> Executor {
         assert!(hosted.end <= schedule.nodes, "hosted range beyond the node count");
-        let nodes = hosted.clone().map(|i| Arc::new(initial(i))).collect();
-        Executor {
-            schedule,
-            hosted,
-            nodes,
-        }
+        let nodes = hosted.clone().map(|i| Arc::new(source.initial(i))).collect();
+        let meta = hosted
+            .clone()
+            .map(|i| NodeMeta {
+                clock: Hlc { time: 0, logical: 0, node: i },
+                incarnation: 0,
+                version: 1,
+            })
+            .collect();
+        let layouts = plan
+            .partitions
+            .iter()
+            .enumerate()
+            .map(|(k, p)| PhaseLayout::new(p, k as u32, schedule.nodes, schedule.seed))
+            .collect();
+        Executor { schedule, plan, layouts, source, hosted, nodes, meta, pending: Vec::new() }
     }
 
     pub fn hosted(&self) -> Range<u32> {
@@ -218,44 +308,125 @@ impl Executor {
         self.hosted.contains(&node)
     }
 
-    /// The state of a hosted node.
-    pub fn node(&self, node: u32) -> &ContributionSet {
-        &self.nodes[(node - self.hosted.start) as usize]
+    fn slot(&self, node: u32) -> usize {
+        (node - self.hosted.start) as usize
     }
 
-    /// Replica digests of all hosted nodes.
-    pub fn digests(&self) -> Vec<(u32, Digest)> {
+    /// The state of a hosted node.
+    pub fn node(&self, node: u32) -> &ContributionSet {
+        &self.nodes[self.slot(node)]
+    }
+
+    /// Whether `node` is up (not crashed or paused) in `round`.
+    pub fn live(&self, round: u32, node: u32) -> bool {
+        !self.plan.nodes.iter().any(|f| f.node == node && round >= f.start && round < f.end)
+    }
+
+    /// The partition phase active in `round`, if any (the first listed wins).
+    fn phase(&self, round: u32) -> Option<&PhaseLayout> {
+        self.layouts.iter().find(|l| l.active(round))
+    }
+
+    /// The peers `node` contacts in `round`: `fanout` distinct nodes ≠ itself
+    /// among those it can reach (fewer if fewer are reachable).
+    pub fn peers(&self, round: u32, node: u32) -> Vec<u32> {
+        let Some(phase) = self.phase(round) else {
+            return self.schedule.peers(round, node);
+        };
+        let targets = phase.targets(node);
+        let me = targets.binary_search(&node).ok().map_or(targets.len() as u32, |i| i as u32);
+        let available = targets.len() as u32 - u32::from((me as usize) < targets.len());
+        let k = self.schedule.fanout.min(available);
+        let sch = self.schedule;
+        let mut s = Stream::new(sch.seed, Purpose::Peers, &[sch.ordering as u64, round as u64, node as u64]);
+        s.distinct_excluding(targets.len() as u32, k, me)
+            .into_iter()
+            .map(|i| targets[i as usize])
+            .collect()
+    }
+
+    /// Whether a message `from → to` sent in `round` crosses the partition.
+    fn reaches(&self, round: u32, from: u32, to: u32) -> bool {
+        self.phase(round).map_or(true, |p| p.reaches(from, to))
+    }
+
+    /// Statuses of all hosted nodes after `round`.
+    fn statuses(&self, round: u32) -> Vec<NodeStatus> {
         self.hosted
             .clone()
             .zip(&self.nodes)
-            .map(|(i, s)| (i, s.replica_digest()))
+            .map(|(i, s)| NodeStatus { node: i, digest: s.replica_digest(), live: self.live(round, i) })
             .collect()
+    }
+
+    /// Start of `round`: restarts, then churn (updates and removes of the
+    /// nodes' own contributions).
+    fn begin_round(&mut self, round: u32) {
+        let plan = Arc::clone(&self.plan);
+        for f in &plan.nodes {
+            if f.end == round && f.kind == NodeFaultKind::CrashLoseState && self.hosts(f.node) {
+                let slot = self.slot(f.node);
+                self.nodes[slot] = Arc::new(ContributionSet::new());
+                self.meta[slot].incarnation += 1;
+            }
+        }
+        let policy = self.source.policy();
+        let hosted = self.hosted.clone();
+        for c in plan.churn.iter().filter(|c| c.round == round && hosted.contains(&c.node)) {
+            if !self.live(round, c.node) {
+                continue;
+            }
+            let slot = self.slot(c.node);
+            let meta = &mut self.meta[slot];
+            let replica = replica_id(c.node, meta.incarnation);
+            let set = Arc::make_mut(&mut self.nodes[slot]);
+            match c.action {
+                ChurnAction::Update => {
+                    meta.version += 1;
+                    let stamp = meta.clock.tick(round as u64);
+                    let value = self.source.version(c.node, meta.version, stamp);
+                    // A stale version (another replica wrote a higher one
+                    // under the same id) is skipped, as a user would be told.
+                    let _ = set.add(replica, value, policy);
+                }
+                ChurnAction::Remove => {
+                    set.remove(&self.source.model_id(c.node));
+                }
+            }
+        }
     }
 
     /// Phase 1 of `round`: the messages hosted nodes send, computed from
     /// their state at the start of the round.
-    pub fn emit(&self, round: u32) -> Emission {
+    pub fn emit(&mut self, round: u32) -> Emission {
         let sch = self.schedule;
         assert!(sch.protocol != Protocol::AllPairs, "all-pairs has no rounds");
+        self.begin_round(round);
         let mut out = Emission::default();
-        let snap = |node: u32| &self.nodes[(node - self.hosted.start) as usize];
         for node in self.hosted.clone() {
-            for peer in sch.peers(round, node) {
+            if !self.live(round, node) {
+                continue;
+            }
+            for peer in self.peers(round, node) {
                 if sch.protocol.pushes() {
-                    self.push_envelope(&mut out, node, peer, MsgKind::Push, snap(node));
+                    self.send(&mut out, round, node, peer, MsgKind::Push);
                 }
                 if sch.protocol.pulls() {
                     out.counters.messages += 1;
-                    out.counters.metadata_bytes += pull_request_bytes(snap(node));
+                    out.counters.metadata_bytes += pull_request_bytes(self.node(node));
                 }
             }
         }
         if sch.protocol.pulls() {
-            // Replies: every node (hosted anywhere) that chose a hosted peer.
+            // Replies: every live node (hosted anywhere) whose request to a
+            // hosted, live peer got through.
             for requester in 0..sch.nodes {
-                for peer in sch.peers(round, requester) {
-                    if self.hosts(peer) {
-                        self.push_envelope(&mut out, peer, requester, MsgKind::PullReply, snap(peer));
+                if !self.live(round, requester) {
+                    continue;
+                }
+                for peer in self.peers(round, requester) {
+                    if self.hosts(peer) && self.live(round, peer) && self.request_arrives(round, requester, peer) {
+                        self.send(&mut out, round, peer, requester, MsgKind::PullReply);
                     }
                 }
             }
@@ -263,58 +434,100 @@ impl Executor {
         out
     }
 
-    fn push_envelope(
-        &self,
-        out: &mut Emission,
-        from: u32,
-        to: u32,
-        kind: MsgKind,
-        payload: &Arc<ContributionSet>,
-    ) {
-        assert!(out.envelopes.len() < MESSAGES_PER_ROUND_MAX, "messages per round limit");
-        out.counters.messages += 1;
-        out.counters.metadata_bytes += payload.encoded_len() as u64;
-        out.envelopes.push(Envelope {
-            from,
-            to,
-            kind,
-            payload: Arc::clone(payload),
-        });
+    /// Whether a pull request gets to the peer (partition and link loss;
+    /// requests are never delayed or duplicated).
+    fn request_arrives(&self, round: u32, from: u32, to: u32) -> bool {
+        if !self.reaches(round, from, to) {
+            return false;
+        }
+        match &self.plan.link {
+            None => true,
+            Some(l) => {
+                let fate = l.fate(self.schedule.seed, self.schedule.ordering, round, from, to, PULL_REQUEST_TAG);
+                fate.delays[0].is_some()
+            }
+        }
     }
 
-    /// Phase 2 of `round`: applies `inbox` (every envelope addressed to a
-    /// hosted node, in any order) and reports the nodes' digests.
-    pub fn deliver(&mut self, round: u32, mut inbox: Vec<Envelope>) -> RoundReport {
+    fn send(&self, out: &mut Emission, round: u32, from: u32, to: u32, kind: MsgKind) {
+        assert!(out.envelopes.len() < MESSAGES_PER_ROUND_MAX, "messages per round limit");
+        let payload = &self.nodes[self.slot(from)];
+        out.counters.messages += 1;
+        out.counters.metadata_bytes += payload.encoded_len() as u64;
+        if !self.reaches(round, from, to) {
+            out.counters.dropped += 1;
+            return;
+        }
+        let fate = match &self.plan.link {
+            None => LinkFate { delays: [Some(0), None] },
+            Some(l) => l.fate(self.schedule.seed, self.schedule.ordering, round, from, to, kind.tag()),
+        };
+        if fate.delays[0].is_none() {
+            out.counters.dropped += 1;
+        }
+        for (copy, delay) in fate.delays.iter().enumerate() {
+            if let Some(d) = delay {
+                out.envelopes.push(Envelope {
+                    from,
+                    to,
+                    kind,
+                    deliver_at: round + d,
+                    copy: copy as u8,
+                    payload: Arc::clone(payload),
+                });
+            }
+        }
+    }
+
+    /// Phase 2 of `round`: queues `inbox` (every envelope addressed to a
+    /// hosted node, in any order), applies those due this round and reports
+    /// the nodes' digests.
+    pub fn deliver(&mut self, round: u32, inbox: Vec<Envelope>) -> RoundReport {
+        for e in &inbox {
+            assert!(self.hosts(e.to), "envelope for node {} routed to the wrong executor", e.to);
+            assert!(e.deliver_at >= round, "envelope delivered after its round");
+        }
+        self.pending.extend(inbox);
+        assert!(self.pending.len() <= MESSAGES_PER_ROUND_MAX, "pending message limit");
+        let (mut due, later): (Vec<Envelope>, Vec<Envelope>) =
+            std::mem::take(&mut self.pending).into_iter().partition(|e| e.deliver_at == round);
+        self.pending = later;
         // Canonical order first, so the result never depends on arrival order.
-        inbox.sort_by(|a, b| (a.to, a.from, a.kind).cmp(&(b.to, b.from, b.kind)));
+        due.sort_by_key(Envelope::order_key);
         let mut counters = Counters::default();
         let mut start = 0;
-        while start < inbox.len() {
-            let to = inbox[start].to;
-            assert!(self.hosts(to), "envelope for node {to} routed to the wrong executor");
-            let end = start + inbox[start..].iter().take_while(|e| e.to == to).count();
-            let batch = &inbox[start..end];
-            let node = &mut self.nodes[(to - self.hosted.start) as usize];
+        while start < due.len() {
+            let to = due[start].to;
+            let end = start + due[start..].iter().take_while(|e| e.to == to).count();
+            let batch = &due[start..end];
+            start = end;
+            if !self.live(round, to) {
+                counters.dropped += batch.len() as u64;
+                continue;
+            }
+            let slot = self.slot(to);
             for k in self.schedule.delivery_order(round, to, batch.len()) {
                 counters.joins += 1;
-                if join_cow(node, &batch[k].payload) {
+                let payload = &batch[k].payload;
+                if !self.plan.churn.is_empty() {
+                    observe_stamps(&mut self.meta[slot].clock, payload);
+                }
+                if join_cow(&mut self.nodes[slot], payload) {
                     counters.joins_changed += 1;
                 }
             }
-            start = end;
         }
-        RoundReport {
-            counters,
-            digests: self.digests(),
-        }
+        counters.pending = self.pending.len() as u64;
+        RoundReport { counters, nodes: self.statuses(round) }
     }
 
     /// The seed lab's sequential schedule for this ordering: a shuffled node
     /// order; each node, in turn, joins every other node's *current* state in
-    /// a shuffled target order. Requires hosting every node.
+    /// a shuffled target order. Requires hosting every node; no faults.
     pub fn run_all_pairs(&mut self) -> RoundReport {
         let sch = self.schedule;
         assert_eq!(sch.protocol, Protocol::AllPairs);
+        assert!(self.plan.is_empty(), "all-pairs runs without faults");
         assert!(
             self.hosted.start == 0 && self.hosted.end == sch.nodes,
             "all-pairs needs every node in one executor"
@@ -329,10 +542,22 @@ impl Executor {
                 counters.joins_changed += 1;
             }
         }
-        RoundReport {
-            counters,
-            digests: self.digests(),
+        RoundReport { counters, nodes: self.statuses(1) }
+    }
+
+    /// Joins every hosted node's state with `other` (used to heal, for
+    /// all-pairs partition experiments, and by tests).
+    pub fn join_all(&mut self, other: &ContributionSet) {
+        for n in &mut self.nodes {
+            join_cow(n, other);
         }
+    }
+}
+
+/// Advances a node's clock past every stamp in a received state.
+fn observe_stamps(clock: &mut Hlc, set: &ContributionSet) {
+    for r in set.rows() {
+        clock.observe(r.value.stamp());
     }
 }
 
@@ -356,6 +581,9 @@ pub fn all_pairs_order(sch: &Schedule) -> Vec<(u32, u32)> {
 /// Joins `other` into a node state, copying the state first only while an
 /// emitted snapshot of it is still referenced.
 fn join_cow(node: &mut Arc<ContributionSet>, other: &ContributionSet) -> bool {
+    if node.subsumes(other) {
+        return false;
+    }
     Arc::make_mut(node).join(other)
 }
 
