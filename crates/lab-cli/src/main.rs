@@ -4,6 +4,7 @@
 //! invalid input (with a one-line reason on stderr).
 
 mod convergence;
+mod fuzz;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -20,6 +21,10 @@ enum Command {
     /// Experiment 1: N nodes gossip their contributions under K orderings;
     /// every node must end with the same state and the same merged model.
     Convergence(convergence::Args),
+    /// Deterministic simulation testing: draw configs and fault schedules
+    /// (partitions, loss, duplication, delay, crashes, churn) and check that
+    /// every invariant holds; failing seeds are shrunk and printed.
+    Fuzz(fuzz::Args),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +41,7 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Convergence(args) => convergence::run(&args),
+        Command::Fuzz(args) => fuzz::run(&args),
     }
 }
 

@@ -23,6 +23,12 @@ pub fn synthetic_tensor(seed: u64, node: u32, dim: u32) -> Tensor {
     gaussian_matrix(&mut s, dim)
 }
 
+/// Version `version` (≥ 2) of node `node`'s synthetic contribution (churn).
+pub fn synthetic_tensor_version(seed: u64, node: u32, version: u32, dim: u32) -> Tensor {
+    let mut s = Stream::new(seed, Purpose::Tensor, &[node as u64, version as u64]);
+    gaussian_matrix(&mut s, dim)
+}
+
 /// The synthetic base model.
 pub fn synthetic_base(seed: u64, dim: u32) -> Tensor {
     let mut s = Stream::new(seed, Purpose::Base, &[]);

@@ -20,7 +20,11 @@ use crate::sim::{
 };
 use crate::strategy::{self, params_bytes, MergeInputs, Params};
 use crate::tensor::Tensor;
-use crate::workload::{model_id, synthetic_base, synthetic_tensor, TensorPool, WORKLOAD_ELEMENTS_MAX};
+use crate::sim::faults::{ChurnAction, FaultPlan};
+use crate::workload::{
+    model_id, synthetic_base, synthetic_tensor, synthetic_tensor_version, TensorPool,
+    WORKLOAD_ELEMENTS_MAX,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -222,17 +226,25 @@ pub static FIELDS: &[Field<ConvergenceConfig>] = &[
 pub struct Workload {
     pool: TensorPool,
     contributions: Vec<Contribution>,
+    /// Tensor digests of later versions `(node, version)` (churn updates).
+    versions: BTreeMap<(u32, u32), Digest>,
     base: Digest,
 }
 
 impl Workload {
     /// Generates the synthetic workload of `config` (assumed validated).
     pub fn synthetic(config: &ConvergenceConfig) -> Workload {
+        Workload::generate(config.seed, config.nodes, config.dim, &FaultPlan::default())
+    }
+
+    /// Generates contributions for `nodes` nodes plus every later version the
+    /// plan's churn updates will need.
+    pub fn generate(seed: u64, nodes: u32, dim: u32, plan: &FaultPlan) -> Workload {
         let mut pool = TensorPool::new();
-        let base = pool.insert(synthetic_base(config.seed, config.dim));
-        let contributions = (0..config.nodes)
+        let base = pool.insert(synthetic_base(seed, dim));
+        let contributions = (0..nodes)
             .map(|i| {
-                let digest = pool.insert(synthetic_tensor(config.seed, i, config.dim));
+                let digest = pool.insert(synthetic_tensor(seed, i, dim));
                 let stamp = Hlc {
                     time: 0,
                     logical: 0,
@@ -242,9 +254,18 @@ impl Workload {
                     .expect("synthetic contributions are valid")
             })
             .collect();
+        let mut versions = BTreeMap::new();
+        let mut next: BTreeMap<u32, u32> = BTreeMap::new();
+        for c in plan.churn.iter().filter(|c| c.action == ChurnAction::Update) {
+            let v = next.entry(c.node).or_insert(1);
+            *v += 1;
+            let t = synthetic_tensor_version(seed, c.node, *v, dim);
+            versions.insert((c.node, *v), pool.insert(t));
+        }
         Workload {
             pool,
             contributions,
+            versions,
             base,
         }
     }
@@ -255,6 +276,15 @@ impl Workload {
         set.add(node, self.contributions[node as usize].clone(), policy)
             .expect("a fresh set accepts its first contribution");
         set
+    }
+
+    /// Every contribution record this workload can ever produce, for
+    /// "nobody added that" checks.
+    pub fn tensor_digests(&self) -> Vec<Digest> {
+        let mut v: Vec<Digest> = self.contributions.iter().map(|c| c.tensor()).collect();
+        v.extend(self.versions.values().copied());
+        v.sort();
+        v
     }
 }
 
@@ -269,8 +299,14 @@ impl Contributions for Source {
         self.workload.initial_state(node, self.policy)
     }
 
-    fn version(&self, node: u32, version: u32, _stamp: Hlc) -> Contribution {
-        panic!("Experiment 1 has no churn (asked for version {version} of node {node})")
+    fn version(&self, node: u32, version: u32, stamp: Hlc) -> Contribution {
+        let digest = *self
+            .workload
+            .versions
+            .get(&(node, version))
+            .expect("the workload holds every version its fault plan updates to");
+        Contribution::new(&model_id(node), version, 1.0, digest, stamp)
+            .expect("synthetic contributions are valid")
     }
 
     fn model_id(&self, node: u32) -> String {
@@ -326,8 +362,14 @@ impl Resolver {
     }
 
     /// Applies the strategy to the visible set and returns the result.
+    /// An empty set (every contribution removed) resolves to the base
+    /// model, as the reference does when it has a base.
     pub fn resolve(&self, set: &ContributionSet) -> Result<Tensor, MergeError> {
         let visible = set.visible(self.config.policy);
+        if visible.is_empty() {
+            let base = self.workload.pool.get(&self.workload.base).expect("the base is pooled");
+            return Ok((**base).clone());
+        }
         let mut tensors: Vec<&Tensor> = Vec::with_capacity(visible.len());
         for c in &visible {
             let t = self.workload.pool.get(&c.tensor()).ok_or_else(|| {
@@ -382,13 +424,24 @@ impl Host {
         ordering: u32,
         hosted: Range<u32>,
     ) -> Result<Host, LabError> {
+        Host::with_plan(config, workload, ordering, hosted, Arc::new(FaultPlan::default()))
+    }
+
+    /// A host whose executor runs under a fault plan (validated by the caller).
+    pub fn with_plan(
+        config: &ConvergenceConfig,
+        workload: Arc<Workload>,
+        ordering: u32,
+        hosted: Range<u32>,
+        plan: Arc<FaultPlan>,
+    ) -> Result<Host, LabError> {
         config.validate()?;
         let resolver = Resolver::new(config, Arc::clone(&workload))?;
         let source = Arc::new(Source {
             workload: Arc::clone(&workload),
             policy: config.policy,
         });
-        let executor = Executor::new(schedule(config, ordering), hosted, source);
+        let executor = Executor::with_plan(schedule(config, ordering), plan, hosted, source);
         Ok(Host {
             executor,
             resolver,
@@ -607,38 +660,21 @@ pub fn run_with(
 ) -> Result<ConvergenceReport, LabError> {
     config.validate()?;
     let workload = Arc::new(Workload::synthetic(config));
+    let plan = Arc::new(FaultPlan::default());
     let mut results = Vec::with_capacity(config.orderings as usize);
     let mut oracle = None;
     for ordering in 0..config.orderings {
-        let parts = if config.protocol == Protocol::AllPairs {
-            vec![0..config.nodes]
-        } else {
-            partition_nodes(config.nodes, executors)
-        };
-        let mut hosts = parts
-            .into_iter()
-            .map(|r| Host::new(config, Arc::clone(&workload), ordering, r))
-            .collect::<Result<Vec<_>, _>>()?;
-        if oracle.is_none() {
-            oracle = Some(hosts[0].resolver().oracle()?);
-        }
-        let mut driver = OrderingDriver::new(schedule(config, ordering), config.rounds_max);
-        loop {
-            let reports = match driver.next() {
-                Step::Finished => break,
-                Step::AllPairs => vec![hosts[0].executor_mut().run_all_pairs()],
-                Step::Round(r) => run_round(&mut hosts, r)?,
-            };
-            driver.record(&reports);
-            let p = Progress {
+        let mut observe = |driver: &OrderingDriver, _: &[Host]| {
+            progress(Progress {
                 ordering,
                 orderings: config.orderings,
                 round: driver.stats().len() as u32,
                 agreeing_nodes: driver.stats().last().map_or(0, |s| s.agreeing_nodes),
-            };
-            if !progress(p) {
-                return Err(LabError::Cancelled);
-            }
+            })
+        };
+        let (driver, hosts) = drive_native(config, &workload, ordering, executors, &plan, &mut observe)?;
+        if oracle.is_none() {
+            oracle = Some(hosts[0].resolver().oracle()?);
         }
         let mut resolved = Vec::new();
         for h in &hosts {
@@ -647,6 +683,42 @@ pub fn run_with(
         results.push(ordering_result(config, driver, &resolved));
     }
     Ok(assemble(config, results, oracle.expect("at least one ordering")))
+}
+
+/// Runs one ordering natively over `executors` in-process executors (one for
+/// all-pairs) under `plan`, calling `observe` after every step (return
+/// `false` to cancel). Returns the finished driver and the hosts.
+pub fn drive_native(
+    config: &ConvergenceConfig,
+    workload: &Arc<Workload>,
+    ordering: u32,
+    executors: u32,
+    plan: &Arc<FaultPlan>,
+    observe: &mut dyn FnMut(&OrderingDriver, &[Host]) -> bool,
+) -> Result<(OrderingDriver, Vec<Host>), LabError> {
+    let parts = if config.protocol == Protocol::AllPairs {
+        vec![0..config.nodes]
+    } else {
+        partition_nodes(config.nodes, executors)
+    };
+    let mut hosts = parts
+        .into_iter()
+        .map(|r| Host::with_plan(config, Arc::clone(workload), ordering, r, Arc::clone(plan)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let sch = schedule(config, ordering);
+    let mut driver = OrderingDriver::with_quiet_from(sch, config.rounds_max, plan.quiet_from());
+    loop {
+        let reports = match driver.next() {
+            Step::Finished => break,
+            Step::AllPairs => vec![hosts[0].executor_mut().run_all_pairs()],
+            Step::Round(r) => run_round(&mut hosts, r)?,
+        };
+        driver.record(&reports);
+        if !observe(&driver, &hosts) {
+            return Err(LabError::Cancelled);
+        }
+    }
+    Ok((driver, hosts))
 }
 
 /// One gossip round across in-process executors; cross-executor messages

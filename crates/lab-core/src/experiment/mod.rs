@@ -3,5 +3,6 @@
 //! fingerprint depends only on the config.
 
 pub mod convergence;
+pub mod fuzz;
 pub mod negative;
 pub mod params;

@@ -265,6 +265,21 @@ pub struct Executor {
     meta: Vec<NodeMeta>,
     /// Delayed envelopes addressed to hosted nodes.
     pending: Vec<Envelope>,
+    /// Churn events applied, in order (for invariant checks).
+    churn_log: Vec<AppliedChurn>,
+}
+
+/// A churn event as it was applied (or skipped) by its node.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedChurn {
+    pub round: u32,
+    pub node: u32,
+    pub action: ChurnAction,
+    /// The version written (updates) — 0 for removes.
+    pub version: u32,
+    /// False when the node was down, the update was stale, or the remove
+    /// found nothing to remove.
+    pub applied: bool,
 }
 
 impl Executor {
@@ -297,7 +312,17 @@ impl Executor {
             .enumerate()
             .map(|(k, p)| PhaseLayout::new(p, k as u32, schedule.nodes, schedule.seed))
             .collect();
-        Executor { schedule, plan, layouts, source, hosted, nodes, meta, pending: Vec::new() }
+        Executor {
+            schedule,
+            plan,
+            layouts,
+            source,
+            hosted,
+            nodes,
+            meta,
+            pending: Vec::new(),
+            churn_log: Vec::new(),
+        }
     }
 
     pub fn hosted(&self) -> Range<u32> {
@@ -373,27 +398,31 @@ impl Executor {
         let policy = self.source.policy();
         let hosted = self.hosted.clone();
         for c in plan.churn.iter().filter(|c| c.round == round && hosted.contains(&c.node)) {
-            if !self.live(round, c.node) {
-                continue;
+            let mut log = AppliedChurn { round, node: c.node, action: c.action, version: 0, applied: false };
+            if self.live(round, c.node) {
+                let slot = self.slot(c.node);
+                let meta = &mut self.meta[slot];
+                let replica = replica_id(c.node, meta.incarnation);
+                let set = Arc::make_mut(&mut self.nodes[slot]);
+                log.applied = match c.action {
+                    ChurnAction::Update => {
+                        meta.version += 1;
+                        log.version = meta.version;
+                        let stamp = meta.clock.tick(round as u64);
+                        let value = self.source.version(c.node, meta.version, stamp);
+                        set.add(replica, value, policy).is_ok()
+                    }
+                    ChurnAction::Remove => set.remove(&self.source.model_id(c.node)),
+                };
             }
-            let slot = self.slot(c.node);
-            let meta = &mut self.meta[slot];
-            let replica = replica_id(c.node, meta.incarnation);
-            let set = Arc::make_mut(&mut self.nodes[slot]);
-            match c.action {
-                ChurnAction::Update => {
-                    meta.version += 1;
-                    let stamp = meta.clock.tick(round as u64);
-                    let value = self.source.version(c.node, meta.version, stamp);
-                    // A stale version (another replica wrote a higher one
-                    // under the same id) is skipped, as a user would be told.
-                    let _ = set.add(replica, value, policy);
-                }
-                ChurnAction::Remove => {
-                    set.remove(&self.source.model_id(c.node));
-                }
-            }
+            assert!(self.churn_log.len() < faults::FAULT_EVENTS_MAX, "churn log limit");
+            self.churn_log.push(log);
         }
+    }
+
+    /// Churn events of hosted nodes as applied so far.
+    pub fn churn_log(&self) -> &[AppliedChurn] {
+        &self.churn_log
     }
 
     /// Phase 1 of `round`: the messages hosted nodes send, computed from
