@@ -5,6 +5,7 @@
 
 mod convergence;
 mod fuzz;
+mod partition;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -25,6 +26,9 @@ enum Command {
     /// (partitions, loss, duplication, delay, crashes, churn) and check that
     /// every invariant holds; failing seeds are shrunk and printed.
     Fuzz(fuzz::Args),
+    /// Experiment 2: partition the network in phases, gossip inside each
+    /// partition, heal, and check global convergence.
+    Partition(partition::Args),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +46,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Convergence(args) => convergence::run(&args),
         Command::Fuzz(args) => fuzz::run(&args),
+        Command::Partition(args) => partition::run(&args),
     }
 }
 

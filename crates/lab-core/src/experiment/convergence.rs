@@ -752,8 +752,7 @@ fn run_round(hosts: &mut [Host], round: u32) -> Result<Vec<RoundReport>, LabErro
     let mut reports = Vec::with_capacity(hosts.len());
     for ((h, inbox), emitted) in hosts.iter_mut().zip(inboxes).zip(counters) {
         let mut r = h.executor_mut().deliver(round, inbox);
-        r.counters.messages += emitted.messages;
-        r.counters.metadata_bytes += emitted.metadata_bytes;
+        r.counters.add(&emitted);
         reports.push(r);
     }
     Ok(reports)

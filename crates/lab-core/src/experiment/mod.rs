@@ -5,4 +5,5 @@
 pub mod convergence;
 pub mod fuzz;
 pub mod negative;
+pub mod partition;
 pub mod params;

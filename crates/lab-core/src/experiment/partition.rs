@@ -1,0 +1,405 @@
+//! Experiment 2 — partition and healing.
+//!
+//! The network is cut into partitions for one or more phases (random halves,
+//! k groups, i mod k as the seed lab did, one isolated node,
+//! majority/minority, a bridge node, asymmetric halves), optionally with
+//! lossy, duplicating, delaying links. Inside each partition gossip goes on
+//! and every partition converges to its *own* state (the partitions differ);
+//! after the last heal the whole network converges to one state and one
+//! merged model, equal to the oracle. Rounds, messages and bytes are
+//! reported per phase, and every fault interval is in the report.
+
+use super::convergence::{drive_native, ordering_result, ConvergenceConfig, OrderingResult, ResolveMode, Workload};
+use crate::error::{ConfigError, LabError};
+use crate::hash::Digest;
+use crate::report::{Check, Report, Verdict};
+use crate::sim::driver::RoundStats;
+use crate::sim::faults::{FaultInterval, FaultPlan, LinkFaults, PartitionPhase, PartitionShape, PhaseLayout};
+use crate::sim::Protocol;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// Experiment name used in reports, URLs and the CLI.
+pub const NAME: &str = "partition";
+/// Most partition phases per run.
+pub const PHASES_MAX: usize = 16;
+
+/// The configuration of a partition run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PartitionConfig {
+    pub nodes: u32,
+    pub dim: u32,
+    pub protocol: Protocol,
+    pub fanout: u32,
+    pub strategy: String,
+    pub seed: u64,
+    /// Partition phases, e.g. `mod:3@1-20` (see [`parse_phases`]).
+    pub phases: Vec<PartitionPhase>,
+    /// Message loss probability while any partition is active.
+    pub loss: f64,
+    /// Message duplication probability while any partition is active.
+    pub duplicate: f64,
+    /// Largest message delay in rounds while any partition is active.
+    pub delay_max: u32,
+    pub rounds_max: u32,
+}
+
+impl Default for PartitionConfig {
+    /// The seed lab's partition test: 30 nodes, 3 partitions by i mod 3.
+    fn default() -> Self {
+        PartitionConfig {
+            nodes: 30,
+            dim: 64,
+            protocol: Protocol::PushPull,
+            fanout: 1,
+            strategy: "weight_average".into(),
+            seed: 42,
+            phases: vec![PartitionPhase { start: 1, heal: 21, shape: PartitionShape::ModGroups { k: 3 } }],
+            loss: 0.0,
+            duplicate: 0.0,
+            delay_max: 0,
+            rounds_max: 1000,
+        }
+    }
+}
+
+/// Parses phases written as `shape@start-heal` separated by commas, where
+/// shape is `halves`, `groups:K`, `mod:K`, `isolated:NODE`, `minority:M`,
+/// `bridge` or `asymmetric`; e.g. `mod:3@1-20,halves@30-45`.
+pub fn parse_phases(text: &str) -> Result<Vec<PartitionPhase>, ConfigError> {
+    let bad = |m: String| ConfigError::Invalid(format!("phases: {m}"));
+    let mut out = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (shape, span) = part
+            .split_once('@')
+            .ok_or_else(|| bad(format!("'{part}' needs shape@start-heal")))?;
+        let (start, heal) = span
+            .split_once('-')
+            .ok_or_else(|| bad(format!("'{span}' needs start-heal")))?;
+        let num = |s: &str| s.trim().parse::<u32>().map_err(|_| bad(format!("'{s}' is not a round number")));
+        let (name, arg) = shape.split_once(':').map_or((shape, None), |(n, a)| (n, Some(a)));
+        let arg = |what: &str| -> Result<u32, ConfigError> {
+            arg.ok_or_else(|| bad(format!("'{name}' needs :{what}")))?
+                .parse()
+                .map_err(|_| bad(format!("'{shape}': {what} must be a whole number")))
+        };
+        let shape = match name {
+            "halves" => PartitionShape::RandomHalves,
+            "groups" => PartitionShape::Groups { k: arg("K")? },
+            "mod" => PartitionShape::ModGroups { k: arg("K")? },
+            "isolated" => PartitionShape::Isolated { node: arg("NODE")? },
+            "minority" => PartitionShape::MajorityMinority { minority: arg("M")? },
+            "bridge" => PartitionShape::Bridge,
+            "asymmetric" => PartitionShape::Asymmetric,
+            _ => return Err(bad(format!("unknown shape '{name}'"))),
+        };
+        out.push(PartitionPhase { start: num(start)?, heal: num(heal)?, shape });
+    }
+    if out.is_empty() || out.len() > PHASES_MAX {
+        return Err(bad(format!("give 1 to {PHASES_MAX} phases")));
+    }
+    Ok(out)
+}
+
+/// Writes phases in the syntax [`parse_phases`] reads.
+pub fn format_phases(phases: &[PartitionPhase]) -> String {
+    let one = |p: &PartitionPhase| {
+        let shape = match p.shape {
+            PartitionShape::RandomHalves => "halves".to_string(),
+            PartitionShape::Groups { k } => format!("groups:{k}"),
+            PartitionShape::ModGroups { k } => format!("mod:{k}"),
+            PartitionShape::Isolated { node } => format!("isolated:{node}"),
+            PartitionShape::MajorityMinority { minority } => format!("minority:{minority}"),
+            PartitionShape::Bridge => "bridge".into(),
+            PartitionShape::Asymmetric => "asymmetric".into(),
+        };
+        format!("{shape}@{}-{}", p.start, p.heal)
+    };
+    phases.iter().map(one).collect::<Vec<_>>().join(",")
+}
+
+impl PartitionConfig {
+    /// The equivalent gossip config (for validation, hosts and resolvers).
+    fn gossip(&self) -> ConvergenceConfig {
+        ConvergenceConfig {
+            nodes: self.nodes,
+            dim: self.dim,
+            orderings: 1,
+            protocol: self.protocol,
+            fanout: self.fanout,
+            strategy: self.strategy.clone(),
+            seed: self.seed,
+            rounds_max: self.rounds_max,
+            resolve: ResolveMode::OncePerState,
+            ..ConvergenceConfig::default()
+        }
+    }
+
+    /// The fault plan the phases and link settings describe.
+    pub fn plan(&self) -> FaultPlan {
+        let link = (self.loss > 0.0 || self.duplicate > 0.0 || self.delay_max > 0).then(|| LinkFaults {
+            start: self.phases.iter().map(|p| p.start).min().unwrap_or(1),
+            end: self.phases.iter().map(|p| p.heal).max().unwrap_or(1),
+            loss: self.loss,
+            duplicate: self.duplicate,
+            delay_max: self.delay_max,
+        });
+        FaultPlan { partitions: self.phases.clone(), link, ..FaultPlan::default() }
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.protocol == Protocol::AllPairs {
+            return Err(ConfigError::Invalid(
+                "the partition experiment gossips in rounds: use push, pull or push-pull".into(),
+            ));
+        }
+        self.gossip().validate()?;
+        for (name, p) in [("loss", self.loss), ("duplicate", self.duplicate)] {
+            if !(0.0..=1.0).contains(&p) {
+                return Err(ConfigError::Invalid(format!("{name} probability {p} is outside [0, 1]")));
+            }
+        }
+        if self.phases.is_empty() || self.phases.len() > PHASES_MAX {
+            return Err(ConfigError::Invalid(format!("give 1 to {PHASES_MAX} partition phases")));
+        }
+        self.plan().validate(self.nodes).map_err(ConfigError::Invalid)?;
+        let quiet = self.plan().quiet_from();
+        if quiet >= self.rounds_max {
+            return Err(ConfigError::Invalid(format!(
+                "the last heal (round {quiet}) must come before rounds_max ({})",
+                self.rounds_max
+            )));
+        }
+        Ok(())
+    }
+
+    /// The equivalent `lab-cli` command line.
+    pub fn cli_command(&self) -> String {
+        format!(
+            "lab-cli partition --nodes {} --dim {} --protocol {} --fanout {} --strategy {} --seed {} --phases {} --loss {} --duplicate {} --delay-max {} --rounds-max {}",
+            self.nodes, self.dim, self.protocol.name(), self.fanout, self.strategy, self.seed,
+            format_phases(&self.phases), self.loss, self.duplicate, self.delay_max, self.rounds_max
+        )
+    }
+}
+
+/// One partition (group) at the end of a phase.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GroupResult {
+    pub members: u32,
+    /// All members held one state just before the heal.
+    pub converged: bool,
+    /// First round (within the phase) at which the group agreed, if it did.
+    pub converged_at: Option<u32>,
+    /// The members' common state (first member's when they differ).
+    pub state_digest: String,
+}
+
+/// One phase.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PhaseResult {
+    pub label: String,
+    pub start: u32,
+    pub heal: u32,
+    /// Whether the shape splits the nodes into disjoint partitions (bridge
+    /// and asymmetric shapes do not, so "converged internally" does not apply).
+    pub disjoint: bool,
+    /// Whether every node held the same state when the phase began (then the
+    /// partitions cannot differ).
+    pub uniform_at_start: bool,
+    pub groups: Vec<GroupResult>,
+    pub groups_distinct: bool,
+    pub messages: u64,
+    pub metadata_bytes: u64,
+    pub dropped: u64,
+}
+
+/// Results of a partition run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PartitionResults {
+    pub phases: Vec<PhaseResult>,
+    /// Rounds from the last heal to global convergence.
+    pub rounds_after_heal: u32,
+    pub messages_after_heal: u64,
+    pub metadata_bytes_after_heal: u64,
+    pub run: OrderingResult,
+    pub fault_intervals: Vec<FaultInterval>,
+    pub oracle_state_digest: String,
+    pub oracle_resolved_digest: String,
+}
+
+/// The report type of this experiment.
+pub type PartitionReport = Report<PartitionConfig, PartitionResults>;
+
+/// Per-phase tracking while the run goes.
+struct PhaseWatch {
+    layout: PhaseLayout,
+    groups: u32,
+    converged_at: Vec<Option<u32>>,
+    /// Every node's digest in the last round before the heal.
+    final_digests: Option<Vec<Digest>>,
+    /// Whether all nodes held one state when the phase began (then the
+    /// partitions have nothing to diverge on).
+    uniform_at_start: bool,
+}
+
+fn disjoint(shape: PartitionShape) -> bool {
+    !matches!(shape, PartitionShape::Bridge | PartitionShape::Asymmetric)
+}
+
+/// Runs the experiment natively with `executors` in-process executors.
+pub fn run_with(config: &PartitionConfig, executors: u32) -> Result<PartitionReport, LabError> {
+    config.validate()?;
+    let gossip = config.gossip();
+    let plan = Arc::new(config.plan());
+    let workload = Arc::new(Workload::generate(config.seed, config.nodes, config.dim, &plan));
+    let mut watches: Vec<PhaseWatch> = config
+        .phases
+        .iter()
+        .enumerate()
+        .map(|(k, p)| {
+            let layout = PhaseLayout::new(p, k as u32, config.nodes, config.seed);
+            let groups = layout.group_of.iter().copied().max().unwrap_or(0) + 1;
+            PhaseWatch { layout, groups, converged_at: vec![None; groups as usize], final_digests: None, uniform_at_start: false }
+        })
+        .collect();
+    let mut observe = |driver: &crate::sim::driver::OrderingDriver, _: &[super::convergence::Host]| {
+        let round = driver.stats().len() as u32;
+        for w in &mut watches {
+            if round + 1 == w.layout.start {
+                w.uniform_at_start = driver.digests().iter().collect::<BTreeSet<_>>().len() == 1;
+            }
+            if !w.layout.active(round) {
+                continue;
+            }
+            let by_group = group_digests(&w.layout, w.groups, driver.digests());
+            for (g, ds) in by_group.iter().enumerate() {
+                if w.converged_at[g].is_none() && ds.iter().collect::<BTreeSet<_>>().len() == 1 {
+                    w.converged_at[g] = Some(round - w.layout.start + 1);
+                }
+            }
+            if round + 1 == w.layout.heal {
+                w.final_digests = Some(driver.digests().to_vec());
+            }
+        }
+        true
+    };
+    let (driver, hosts) = drive_native(&gossip, &workload, 0, executors, &plan, &mut observe)?;
+    let oracle = hosts[0].resolver().oracle()?;
+    let stats = driver.stats().to_vec();
+    let mut resolved = Vec::new();
+    for h in &hosts {
+        resolved.extend(h.resolve_all()?);
+    }
+    let run = ordering_result(&gossip, driver, &resolved);
+    let phases: Vec<PhaseResult> = config
+        .phases
+        .iter()
+        .zip(&watches)
+        .map(|(p, w)| phase_result(p, w, &stats))
+        .collect();
+    let last_heal = plan.quiet_from();
+    let after: Vec<&RoundStats> = stats.iter().filter(|s| s.round >= last_heal).collect();
+    let results = PartitionResults {
+        rounds_after_heal: if run.converged { (run.rounds + 1).saturating_sub(last_heal) } else { 0 },
+        messages_after_heal: after.iter().map(|s| s.messages).sum(),
+        metadata_bytes_after_heal: after.iter().map(|s| s.metadata_bytes).sum(),
+        phases,
+        run,
+        fault_intervals: plan.intervals(),
+        oracle_state_digest: oracle.0.to_hex(),
+        oracle_resolved_digest: oracle.1.to_hex(),
+    };
+    let verdict = verdict(&results);
+    Ok(Report::new(NAME, config.clone(), results, verdict))
+}
+
+/// Runs the experiment natively with one executor.
+pub fn run(config: &PartitionConfig) -> Result<PartitionReport, LabError> {
+    run_with(config, 1)
+}
+
+fn group_digests(layout: &PhaseLayout, groups: u32, digests: &[Digest]) -> Vec<Vec<Digest>> {
+    let mut out = vec![Vec::new(); groups as usize];
+    for (i, d) in digests.iter().enumerate() {
+        out[layout.group_of[i] as usize].push(*d);
+    }
+    out
+}
+
+fn phase_result(p: &PartitionPhase, w: &PhaseWatch, stats: &[RoundStats]) -> PhaseResult {
+    let in_phase: Vec<&RoundStats> = stats.iter().filter(|s| s.round >= p.start && s.round < p.heal).collect();
+    let digests = w.final_digests.clone().unwrap_or_default();
+    let by_group = if digests.is_empty() { vec![Vec::new(); w.groups as usize] } else { group_digests(&w.layout, w.groups, &digests) };
+    let groups: Vec<GroupResult> = by_group
+        .iter()
+        .enumerate()
+        .map(|(g, ds)| GroupResult {
+            members: ds.len() as u32,
+            converged: !ds.is_empty() && ds.iter().collect::<BTreeSet<_>>().len() == 1,
+            converged_at: w.converged_at[g],
+            state_digest: ds.first().map_or_else(String::new, Digest::to_hex),
+        })
+        .collect();
+    let distinct: BTreeSet<&String> = groups.iter().map(|g| &g.state_digest).collect();
+    PhaseResult {
+        label: p.shape.label(),
+        start: p.start,
+        heal: p.heal,
+        disjoint: disjoint(p.shape),
+        uniform_at_start: w.uniform_at_start,
+        groups_distinct: distinct.len() == groups.len(),
+        messages: in_phase.iter().map(|s| s.messages).sum(),
+        metadata_bytes: in_phase.iter().map(|s| s.metadata_bytes).sum(),
+        dropped: in_phase.iter().map(|s| s.dropped).sum(),
+        groups,
+    }
+}
+
+fn verdict(r: &PartitionResults) -> Verdict {
+    let disjoint: Vec<&PhaseResult> = r.phases.iter().filter(|p| p.disjoint).collect();
+    let internal = disjoint.iter().all(|p| p.groups.iter().all(|g| g.converged));
+    let diverging: Vec<&&PhaseResult> = disjoint.iter().filter(|p| !p.uniform_at_start).collect();
+    let differ = diverging.iter().all(|p| p.groups_distinct);
+    let o = &r.run;
+    let oracle = o.state_digest == r.oracle_state_digest && o.resolved_digest == r.oracle_resolved_digest;
+    let not = |ok: bool| if ok { "" } else { "not " };
+    Verdict::from_checks(vec![
+        Check {
+            name: "each partition converged internally".into(),
+            passed: internal,
+            detail: format!(
+                "in {} disjoint phase(s), every partition {}reached one state before its heal{}",
+                disjoint.len(),
+                not(internal),
+                if internal { "" } else { " (phase too short, or too lossy)" }
+            ),
+        },
+        Check {
+            name: "partitions differ".into(),
+            passed: differ,
+            detail: format!(
+                "in {} phase(s) that began from differing states, the partitions {} different states while cut off",
+                diverging.len(),
+                if differ { "held" } else { "did not hold" }
+            ),
+        },
+        Check {
+            name: "global convergence after heal".into(),
+            passed: o.converged,
+            detail: format!("{}converged {} round(s) after the last heal", not(o.converged), r.rounds_after_heal),
+        },
+        Check {
+            name: "identical resolved models".into(),
+            passed: o.distinct_resolved_digests == 1 && o.distinct_state_digests == 1,
+            detail: format!("{} state(s), {} model(s) across nodes", o.distinct_state_digests, o.distinct_resolved_digests),
+        },
+        Check {
+            name: "matches the oracle".into(),
+            passed: oracle,
+            detail: format!("the healed state and model {}equal the join of all contributions", not(oracle)),
+        },
+    ])
+}
