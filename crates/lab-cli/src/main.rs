@@ -6,6 +6,7 @@
 mod convergence;
 mod fuzz;
 mod partition;
+mod sweep;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -29,6 +30,9 @@ enum Command {
     /// Experiment 2: partition the network in phases, gossip inside each
     /// partition, heal, and check global convergence.
     Partition(partition::Args),
+    /// Experiment 3: every strategy through Layer 1, with the pairwise
+    /// negative control and resolve timings.
+    Sweep(sweep::Args),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +51,7 @@ fn main() -> ExitCode {
         Command::Convergence(args) => convergence::run(&args),
         Command::Fuzz(args) => fuzz::run(&args),
         Command::Partition(args) => partition::run(&args),
+        Command::Sweep(args) => sweep::run(&args),
     }
 }
 

@@ -6,4 +6,5 @@ pub mod convergence;
 pub mod fuzz;
 pub mod negative;
 pub mod partition;
+pub mod sweep;
 pub mod params;

@@ -1,0 +1,144 @@
+//! `lab-cli sweep`: Experiment 3, with per-strategy resolve timings.
+
+use crate::{invalid, verdict_code};
+use lab_core::experiment::sweep::{assemble, sweep_one, PreparedResolve, SweepConfig, SweepReport};
+use lab_core::report::Execution;
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Nodes per strategy run.
+    #[arg(long, default_value_t = 10)]
+    nodes: u32,
+    /// Tensor side.
+    #[arg(long, default_value_t = 64)]
+    dim: u32,
+    /// Orderings per strategy.
+    #[arg(long, default_value_t = 2)]
+    orderings: u32,
+    /// all-pairs, push, pull or push-pull.
+    #[arg(long, default_value = "all-pairs")]
+    protocol: String,
+    /// Peers per round (gossip protocols).
+    #[arg(long, default_value_t = 1)]
+    fanout: u32,
+    /// Seed of every random choice.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Comma-separated strategy names (default: every registered strategy).
+    #[arg(long, default_value = "")]
+    strategies: String,
+    /// Print the schema-1 JSON report instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Median wall time of resolving once, in milliseconds (batches of runs so
+/// coarse clocks still measure something).
+fn time_resolve(config: &SweepConfig, name: &str) -> f64 {
+    let Ok(prepared) = PreparedResolve::new(config, name) else {
+        return f64::NAN;
+    };
+    let mut samples = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        let mut runs = 0u32;
+        while runs == 0 || (t.elapsed().as_secs_f64() < 0.02 && runs < 1000) {
+            let _ = prepared.resolve();
+            runs += 1;
+        }
+        samples.push(t.elapsed().as_secs_f64() * 1e3 / runs as f64);
+        if t.elapsed().as_secs_f64() > 1.0 {
+            break;
+        }
+    }
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+pub fn run(args: &Args) -> ExitCode {
+    let config = SweepConfig {
+        nodes: args.nodes,
+        dim: args.dim,
+        orderings: args.orderings,
+        protocol: match args.protocol.parse() {
+            Ok(p) => p,
+            Err(e) => return invalid(format!("--protocol: {e}")),
+        },
+        fanout: args.fanout,
+        seed: args.seed,
+        strategies: args.strategies.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect(),
+    };
+    if let Err(e) = config.validate() {
+        return invalid(e);
+    }
+    let started = Instant::now();
+    let mut rows = Vec::new();
+    let mut phases = Vec::new();
+    for name in config.selected() {
+        match sweep_one(&config, name) {
+            Ok(row) => rows.push(row),
+            Err(e) => return invalid(format!("{name}: {e}")),
+        }
+        phases.push((format!("resolve:{name}"), time_resolve(&config, name)));
+    }
+    let mut report = assemble(&config, rows);
+    report.execution = Some(Execution {
+        executor: "native".into(),
+        workers: 1,
+        total_ms: started.elapsed().as_secs_f64() * 1e3,
+        phases_ms: phases,
+        timer_resolution_us: 0.001,
+        ..Execution::default()
+    });
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report).expect("reports serialize"));
+    } else {
+        print_table(&report);
+    }
+    verdict_code(report.verdict.passed)
+}
+
+fn print_table(r: &SweepReport) {
+    let c = &r.config;
+    println!(
+        "Experiment 3 — strategy sweep: {} nodes, {}×{}, {} orderings, {}, seed {}",
+        c.nodes, c.dim, c.dim, c.orderings, c.protocol.name(), c.seed
+    );
+    println!();
+    println!(
+        "{:<26} {:<10} {:>5} {:>9} {:>10} {:>9} {:>14}  {}",
+        "strategy", "family", "class", "layer 1", "resolve ms", "pairwise", "pairwise drift", "model"
+    );
+    let times = r.execution.as_ref().map(|e| e.phases_ms.clone()).unwrap_or_default();
+    for row in &r.results.rows {
+        let ms = times
+            .iter()
+            .find(|(k, _)| k == &format!("resolve:{}", row.strategy))
+            .map_or("-".to_string(), |(_, v)| format!("{v:.3}"));
+        let (models, drift) = row.negative_control.as_ref().map_or(("-".to_string(), "-".to_string()), |n| {
+            (format!("{} models", n.distinct_models), format!("{:.3e}", n.max_deviation_from_layer2))
+        });
+        println!(
+            "{:<26} {:<10} {:>5} {:>9} {:>10} {:>9} {:>14}  {}",
+            row.strategy,
+            format!("{:?}", row.family).to_lowercase(),
+            format!("{:?}", row.class),
+            if row.layer1_converged { "ok" } else if row.problem.as_deref().is_some_and(|p| p.starts_with("failed")) { "FAIL" } else { "n/a" },
+            ms,
+            models,
+            drift,
+            row.resolved_digest.get(..8).unwrap_or("")
+        );
+        if let Some(p) = &row.problem {
+            println!("    {p}");
+        }
+    }
+    println!();
+    for ch in &r.verdict.checks {
+        println!("  [{}] {}: {}", if ch.passed { "ok" } else { "FAIL" }, ch.name, ch.detail);
+    }
+    println!();
+    println!("fingerprint: {}", r.fingerprint);
+}

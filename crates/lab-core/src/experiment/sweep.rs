@@ -1,0 +1,244 @@
+//! Experiment 3 — the strategy sweep.
+//!
+//! For every registered strategy (both families): run Experiment 1 through
+//! Layer 1 (every node must end with the same state and the same merged
+//! model), and the negative control (the same strategy applied pairwise in
+//! gossip order), recording how far the naive approach drifts. Timing is the
+//! caller's job (the engine has no clock): the CLI and the browser time
+//! [`resolve_once`] per strategy and put the numbers in the report's
+//! execution block.
+
+use super::convergence::{run_with, ConvergenceConfig, ResolveMode, Resolver, Workload};
+use super::negative::{pairwise_gossip, NegativeControl};
+use crate::error::{ConfigError, LabError};
+use crate::report::{Check, Report, Verdict};
+use crate::sim::Protocol;
+use crate::strategy::{self, Family, ReproClass};
+use crate::tensor::Tensor;
+use crate::workload::{synthetic_base, synthetic_tensor};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// Experiment name used in reports, URLs and the CLI.
+pub const NAME: &str = "sweep";
+
+/// The configuration of a sweep.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SweepConfig {
+    pub nodes: u32,
+    pub dim: u32,
+    pub orderings: u32,
+    pub protocol: Protocol,
+    pub fanout: u32,
+    pub seed: u64,
+    /// Strategy names to run; empty means every registered strategy.
+    pub strategies: Vec<String>,
+}
+
+impl Default for SweepConfig {
+    /// The seed lab's sweep: 10 nodes × 64×64, all-pairs.
+    fn default() -> Self {
+        SweepConfig {
+            nodes: 10,
+            dim: 64,
+            orderings: 2,
+            protocol: Protocol::AllPairs,
+            fanout: 1,
+            seed: 42,
+            strategies: Vec::new(),
+        }
+    }
+}
+
+impl SweepConfig {
+    /// The strategies this sweep runs, in registry order.
+    pub fn selected(&self) -> Vec<&'static str> {
+        strategy::registry()
+            .map(|s| s.info().name)
+            .filter(|n| self.strategies.is_empty() || self.strategies.iter().any(|s| s == n))
+            .collect()
+    }
+
+    /// The Experiment-1 config of one strategy.
+    pub fn convergence(&self, strategy: &str) -> ConvergenceConfig {
+        ConvergenceConfig {
+            nodes: self.nodes,
+            dim: self.dim,
+            orderings: self.orderings,
+            protocol: self.protocol,
+            fanout: self.fanout,
+            strategy: strategy.to_string(),
+            seed: self.seed,
+            resolve: ResolveMode::EveryNode,
+            ..ConvergenceConfig::default()
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for name in &self.strategies {
+            if strategy::find(name).is_none() {
+                return Err(ConfigError::UnknownStrategy(name.clone()));
+            }
+        }
+        self.convergence("weight_average").validate()
+    }
+
+    /// The equivalent `lab-cli` command line.
+    pub fn cli_command(&self) -> String {
+        let mut s = format!(
+            "lab-cli sweep --nodes {} --dim {} --orderings {} --protocol {} --fanout {} --seed {}",
+            self.nodes,
+            self.dim,
+            self.orderings,
+            self.protocol.name(),
+            self.fanout,
+            self.seed
+        );
+        if !self.strategies.is_empty() {
+            s.push_str(&format!(" --strategies {}", self.strategies.join(",")));
+        }
+        s
+    }
+}
+
+/// One strategy's row.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StrategyRow {
+    pub strategy: String,
+    pub family: Family,
+    pub class: ReproClass,
+    pub needs_base: bool,
+    pub stochastic: bool,
+    /// Experiment 1 through Layer 1 passed for this strategy.
+    pub layer1_converged: bool,
+    /// Why not, when it did not (or the strategy failed on this input).
+    pub problem: Option<String>,
+    pub state_digest: String,
+    pub resolved_digest: String,
+    /// Pairwise merging in gossip order (None when the strategy is only
+    /// defined for the whole set, e.g. rejects two inputs).
+    pub negative_control: Option<NegativeControl>,
+}
+
+/// Results of a sweep.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SweepResults {
+    pub rows: Vec<StrategyRow>,
+}
+
+/// The report type of this experiment.
+pub type SweepReport = Report<SweepConfig, SweepResults>;
+
+/// Runs one strategy's row.
+pub fn sweep_one(config: &SweepConfig, name: &str) -> Result<StrategyRow, LabError> {
+    let info = strategy::find(name)
+        .ok_or_else(|| ConfigError::UnknownStrategy(name.to_string()))?
+        .info();
+    let c = config.convergence(name);
+    let mut row = StrategyRow {
+        strategy: name.to_string(),
+        family: info.family,
+        class: info.class,
+        needs_base: info.needs_base,
+        stochastic: info.stochastic,
+        layer1_converged: false,
+        problem: None,
+        state_digest: String::new(),
+        resolved_digest: String::new(),
+        negative_control: None,
+    };
+    match run_with(&c, 1, &mut |_| true) {
+        Ok(report) => {
+            row.layer1_converged = report.verdict.passed;
+            row.state_digest = report.results.oracle_state_digest.clone();
+            row.resolved_digest = report.results.oracle_resolved_digest.clone();
+            if !report.verdict.passed {
+                let failed: Vec<String> = report.verdict.checks.iter().filter(|c| !c.passed).map(|c| c.name.clone()).collect();
+                row.problem = Some(format!("failed: {}", failed.join(", ")));
+            }
+        }
+        Err(LabError::Merge(e)) => {
+            row.problem = Some(format!("the strategy rejects this input: {e}"));
+            return Ok(row);
+        }
+        Err(e) => return Err(e),
+    }
+    let tensors: Vec<Tensor> = (0..config.nodes).map(|i| synthetic_tensor(config.seed, i, config.dim)).collect();
+    let base = synthetic_base(config.seed, config.dim);
+    let layer2 = resolve_once(config, name)?;
+    row.negative_control = pairwise_gossip(name, &tensors, info.needs_base.then_some(&base), config.seed, 0, &layer2).ok();
+    Ok(row)
+}
+
+/// A strategy ready to resolve the whole contribution set, so callers can
+/// time exactly the work a node does per resolve.
+pub struct PreparedResolve {
+    resolver: Resolver,
+    set: crate::crdt::ContributionSet,
+}
+
+impl PreparedResolve {
+    pub fn new(config: &SweepConfig, name: &str) -> Result<PreparedResolve, LabError> {
+        let c = config.convergence(name);
+        let workload = Arc::new(Workload::synthetic(&c));
+        let resolver = Resolver::new(&c, Arc::clone(&workload))?;
+        let mut set = crate::crdt::ContributionSet::new();
+        for i in 0..c.nodes {
+            set.join(&workload.initial_state(i, c.policy));
+        }
+        Ok(PreparedResolve { resolver, set })
+    }
+
+    /// Resolves once.
+    pub fn resolve(&self) -> Result<Tensor, LabError> {
+        Ok(self.resolver.resolve(&self.set)?)
+    }
+}
+
+/// Resolves the whole contribution set once.
+pub fn resolve_once(config: &SweepConfig, name: &str) -> Result<Tensor, LabError> {
+    PreparedResolve::new(config, name)?.resolve()
+}
+
+/// Builds the report from the rows.
+pub fn assemble(config: &SweepConfig, rows: Vec<StrategyRow>) -> SweepReport {
+    let ran: Vec<&StrategyRow> = rows.iter().filter(|r| r.problem.as_deref().is_none_or(|p| p.starts_with("failed"))).collect();
+    let converged = ran.iter().filter(|r| r.layer1_converged).count();
+    let skipped: Vec<&str> = rows.iter().filter(|r| !ran.iter().any(|x| x.strategy == r.strategy)).map(|r| r.strategy.as_str()).collect();
+    let diverged = rows
+        .iter()
+        .filter(|r| r.negative_control.as_ref().is_some_and(|n| n.distinct_models > 1))
+        .count();
+    let measured = rows.iter().filter(|r| r.negative_control.is_some()).count();
+    let checks = vec![
+        Check {
+            name: "every strategy converges through Layer 1".into(),
+            passed: converged == ran.len() && !ran.is_empty(),
+            detail: format!(
+                "{converged} of {} strategies: every node bit-identical within and across orderings{}",
+                ran.len(),
+                if skipped.is_empty() { String::new() } else { format!("; not applicable to this input: {}", skipped.join(", ")) }
+            ),
+        },
+        Check {
+            name: "negative control measured".into(),
+            passed: measured > 0,
+            detail: format!(
+                "pairwise merging in gossip order left nodes with different models for {diverged} of {measured} strategies"
+            ),
+        },
+    ];
+    Report::new(NAME, config.clone(), SweepResults { rows }, Verdict::from_checks(checks))
+}
+
+/// Runs the whole sweep natively (no timings; see the CLI for those).
+pub fn run(config: &SweepConfig) -> Result<SweepReport, LabError> {
+    config.validate()?;
+    let rows = config
+        .selected()
+        .into_iter()
+        .map(|n| sweep_one(config, n))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(assemble(config, rows))
+}
