@@ -71,9 +71,23 @@ fn phases_round_trip_and_bad_input_is_rejected() {
         config("isolated:99@1-5"),
         config("minority:9@1-5"),
         config("halves@5-5"),
-        PartitionConfig { protocol: lab_core::sim::Protocol::AllPairs, ..config("halves@1-5") },
+        PartitionConfig { protocol: lab_core::sim::Protocol::AllPairs, ..config("halves@1-5,mod:3@6-9") },
+        PartitionConfig { protocol: lab_core::sim::Protocol::AllPairs, ..config("bridge@1-5") },
+        PartitionConfig { protocol: lab_core::sim::Protocol::AllPairs, loss: 0.1, ..config("mod:3@1-5") },
     ];
     for c in invalid {
         assert!(matches!(run(&c), Err(LabError::Config(_))), "{:?}", c.phases);
     }
+}
+
+#[test]
+fn the_seed_labs_all_pairs_partition_mode_heals() {
+    let c = PartitionConfig { protocol: lab_core::sim::Protocol::AllPairs, ..config("mod:3@1-2") };
+    let r = run(&c).unwrap();
+    assert!(r.verdict.passed, "{:#?}", r.verdict);
+    let p = &r.results.phases[0];
+    assert!(p.groups.iter().all(|g| g.converged && g.members == 6));
+    // Inside: 3 groups × 6·5 merges; healing: 18·17 merges.
+    assert_eq!(p.messages, 3 * 30);
+    assert_eq!(r.results.messages_after_heal, 18 * 17);
 }

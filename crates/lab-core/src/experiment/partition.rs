@@ -9,7 +9,10 @@
 //! merged model, equal to the oracle. Rounds, messages and bytes are
 //! reported per phase, and every fault interval is in the report.
 
-use super::convergence::{drive_native, ordering_result, ConvergenceConfig, OrderingResult, ResolveMode, Workload};
+use super::convergence::{
+    drive_native, ordering_result, schedule, ConvergenceConfig, Host, OrderingResult, ResolveMode, Workload,
+};
+use crate::sim::driver::OrderingDriver;
 use crate::error::{ConfigError, LabError};
 use crate::hash::Digest;
 use crate::report::{Check, Report, Verdict};
@@ -151,9 +154,17 @@ impl PartitionConfig {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.protocol == Protocol::AllPairs {
-            return Err(ConfigError::Invalid(
-                "the partition experiment gossips in rounds: use push, pull or push-pull".into(),
-            ));
+            let seed_like = self.phases.len() == 1
+                && disjoint(self.phases[0].shape)
+                && self.loss == 0.0
+                && self.duplicate == 0.0
+                && self.delay_max == 0;
+            if !seed_like {
+                return Err(ConfigError::Invalid(
+                    "with all-pairs (the seed lab's schedule) give exactly one disjoint partition phase and no message faults"
+                        .into(),
+                ));
+            }
         }
         self.gossip().validate()?;
         for (name, p) in [("loss", self.loss), ("duplicate", self.duplicate)] {
@@ -249,9 +260,61 @@ fn disjoint(shape: PartitionShape) -> bool {
     !matches!(shape, PartitionShape::Bridge | PartitionShape::Asymmetric)
 }
 
+/// The seed lab's partition test: all-pairs merging inside each partition,
+/// then all-pairs merging across all nodes (healing). One executor.
+fn run_all_pairs(config: &PartitionConfig) -> Result<PartitionReport, LabError> {
+    let gossip = config.gossip();
+    let workload = Arc::new(Workload::synthetic(&gossip));
+    let mut host = Host::new(&gossip, Arc::clone(&workload), 0, 0..config.nodes)?;
+    let phase = &config.phases[0];
+    let layout = PhaseLayout::new(phase, 0, config.nodes, config.seed);
+    let groups = layout.group_of.iter().copied().max().unwrap_or(0) + 1;
+    let mut driver = OrderingDriver::new(schedule(&gossip, 0), 2);
+    let inside = host
+        .executor_mut()
+        .run_all_pairs_where(|i, j| layout.group_of[i as usize] == layout.group_of[j as usize]);
+    driver.record(&[inside]);
+    let before_heal = driver.digests().to_vec();
+    let converged_at: Vec<Option<u32>> = group_digests(&layout, groups, &before_heal)
+        .iter()
+        .map(|ds| (ds.iter().collect::<BTreeSet<_>>().len() == 1).then_some(1))
+        .collect();
+    let heal = host.executor_mut().run_all_pairs();
+    driver.record(&[heal]);
+    let watch = PhaseWatch {
+        layout,
+        groups,
+        converged_at,
+        final_digests: Some(before_heal),
+        uniform_at_start: false,
+    };
+    let stats = driver.stats().to_vec();
+    let oracle = host.resolver().oracle()?;
+    let resolved = host.resolve_all()?;
+    let run = ordering_result(&gossip, driver, &resolved);
+    let mut phase_result = phase_result(phase, &watch, &stats[..1]);
+    phase_result.start = 1;
+    phase_result.heal = 2;
+    let results = PartitionResults {
+        phases: vec![phase_result],
+        rounds_after_heal: u32::from(run.converged),
+        messages_after_heal: stats[1].messages,
+        metadata_bytes_after_heal: stats[1].metadata_bytes,
+        run,
+        fault_intervals: vec![FaultInterval { kind: "partition".into(), label: phase.shape.label(), start: 1, end: 2 }],
+        oracle_state_digest: oracle.0.to_hex(),
+        oracle_resolved_digest: oracle.1.to_hex(),
+    };
+    let verdict = verdict(&results);
+    Ok(Report::new(NAME, config.clone(), results, verdict))
+}
+
 /// Runs the experiment natively with `executors` in-process executors.
 pub fn run_with(config: &PartitionConfig, executors: u32) -> Result<PartitionReport, LabError> {
     config.validate()?;
+    if config.protocol == Protocol::AllPairs {
+        return run_all_pairs(config);
+    }
     let gossip = config.gossip();
     let plan = Arc::new(config.plan());
     let workload = Arc::new(Workload::generate(config.seed, config.nodes, config.dim, &plan));
@@ -265,7 +328,7 @@ pub fn run_with(config: &PartitionConfig, executors: u32) -> Result<PartitionRep
             PhaseWatch { layout, groups, converged_at: vec![None; groups as usize], final_digests: None, uniform_at_start: false }
         })
         .collect();
-    let mut observe = |driver: &crate::sim::driver::OrderingDriver, _: &[super::convergence::Host]| {
+    let mut observe = |driver: &OrderingDriver, _: &[Host]| {
         let round = driver.stats().len() as u32;
         for w in &mut watches {
             if round + 1 == w.layout.start {
@@ -331,6 +394,7 @@ fn group_digests(layout: &PhaseLayout, groups: u32, digests: &[Digest]) -> Vec<V
 
 fn phase_result(p: &PartitionPhase, w: &PhaseWatch, stats: &[RoundStats]) -> PhaseResult {
     let in_phase: Vec<&RoundStats> = stats.iter().filter(|s| s.round >= p.start && s.round < p.heal).collect();
+    debug_assert!(!in_phase.is_empty() || stats.is_empty());
     let digests = w.final_digests.clone().unwrap_or_default();
     let by_group = if digests.is_empty() { vec![Vec::new(); w.groups as usize] } else { group_digests(&w.layout, w.groups, &digests) };
     let groups: Vec<GroupResult> = by_group

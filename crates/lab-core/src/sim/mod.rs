@@ -554,6 +554,13 @@ impl Executor {
     /// order; each node, in turn, joins every other node's *current* state in
     /// a shuffled target order. Requires hosting every node; no faults.
     pub fn run_all_pairs(&mut self) -> RoundReport {
+        self.run_all_pairs_where(|_, _| true)
+    }
+
+    /// The all-pairs schedule restricted to the pairs `(receiver, sender)`
+    /// that `keep` accepts (the seed lab's partition phase keeps pairs inside
+    /// one partition).
+    pub fn run_all_pairs_where(&mut self, keep: impl Fn(u32, u32) -> bool) -> RoundReport {
         let sch = self.schedule;
         assert_eq!(sch.protocol, Protocol::AllPairs);
         assert!(self.plan.is_empty(), "all-pairs runs without faults");
@@ -562,7 +569,7 @@ impl Executor {
             "all-pairs needs every node in one executor"
         );
         let mut counters = Counters::default();
-        for (i, j) in all_pairs_order(&sch) {
+        for (i, j) in all_pairs_order(&sch).into_iter().filter(|&(i, j)| keep(i, j)) {
             let (dst, src) = pair_mut(&mut self.nodes, i as usize, j as usize);
             counters.messages += 1;
             counters.metadata_bytes += src.encoded_len() as u64;
