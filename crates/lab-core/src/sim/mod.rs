@@ -580,14 +580,6 @@ impl Executor {
         }
         RoundReport { counters, nodes: self.statuses(1) }
     }
-
-    /// Joins every hosted node's state with `other` (used to heal, for
-    /// all-pairs partition experiments, and by tests).
-    pub fn join_all(&mut self, other: &ContributionSet) {
-        for n in &mut self.nodes {
-            join_cow(n, other);
-        }
-    }
 }
 
 /// Advances a node's clock past every stamp in a received state.
@@ -616,9 +608,16 @@ pub fn all_pairs_order(sch: &Schedule) -> Vec<(u32, u32)> {
 
 /// Joins `other` into a node state, copying the state first only while an
 /// emitted snapshot of it is still referenced.
-fn join_cow(node: &mut Arc<ContributionSet>, other: &ContributionSet) -> bool {
+///
+/// When the other state already contains this one, the node adopts it by
+/// reference, so converged nodes share one allocation.
+fn join_cow(node: &mut Arc<ContributionSet>, other: &Arc<ContributionSet>) -> bool {
     if node.subsumes(other) {
         return false;
+    }
+    if other.subsumes(node) {
+        *node = Arc::clone(other);
+        return true;
     }
     Arc::make_mut(node).join(other)
 }
