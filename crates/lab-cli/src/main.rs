@@ -6,6 +6,8 @@
 mod convergence;
 mod fuzz;
 mod partition;
+mod scale;
+mod suite;
 mod sweep;
 
 use clap::{Parser, Subcommand};
@@ -33,6 +35,12 @@ enum Command {
     /// Experiment 3: every strategy through Layer 1, with the pairwise
     /// negative control and resolve timings.
     Sweep(sweep::Args),
+    /// Experiment 4: rounds, messages and bytes versus network size, against
+    /// gossip theory, with per-join and per-resolve timings.
+    Scale(scale::Args),
+    /// Experiments 1–4 in one report; `--preset seed` reproduces the seed
+    /// lab's default full suite.
+    Suite(suite::Args),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +60,8 @@ fn main() -> ExitCode {
         Command::Fuzz(args) => fuzz::run(&args),
         Command::Partition(args) => partition::run(&args),
         Command::Sweep(args) => sweep::run(&args),
+        Command::Scale(args) => scale::run(&args),
+        Command::Suite(args) => suite::run(&args),
     }
 }
 

@@ -6,5 +6,7 @@ pub mod convergence;
 pub mod fuzz;
 pub mod negative;
 pub mod partition;
+pub mod scale;
+pub mod suite;
 pub mod sweep;
 pub mod params;

@@ -1,0 +1,136 @@
+//! `lab-cli suite`: Experiments 1–4 in one report; `--preset seed`
+//! reproduces the seed lab's default suite.
+
+use crate::{invalid, verdict_code};
+use lab_core::experiment::suite::{assemble, SuiteConfig, SuiteReport, SuiteResults};
+use lab_core::experiment::{convergence, partition, scale, sweep};
+use lab_core::report::Execution;
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// `seed`: the seed lab's default suite (30 nodes, 128×128, 5 orderings,
+    /// 3 partitions, all-pairs). Without a preset the flags below apply.
+    #[arg(long)]
+    preset: Option<String>,
+    #[arg(long, default_value_t = 30)]
+    nodes: u32,
+    #[arg(long, default_value_t = 128)]
+    dim: u32,
+    #[arg(long, default_value_t = 5)]
+    orderings: u32,
+    /// Partitions (i mod P) in the partition experiment.
+    #[arg(long, default_value_t = 3)]
+    partitions: u32,
+    #[arg(long, default_value = "all-pairs")]
+    protocol: String,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Print the schema-1 JSON report instead of a summary.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: &Args) -> ExitCode {
+    let config = match args.preset.as_deref() {
+        Some("seed") => SuiteConfig::seed_preset(),
+        Some(other) => return invalid(format!("--preset: unknown preset '{other}' (known: seed)")),
+        None => {
+            let protocol = match args.protocol.parse() {
+                Ok(p) => p,
+                Err(e) => return invalid(format!("--protocol: {e}")),
+            };
+            SuiteConfig::derived(args.nodes, args.dim, args.orderings, args.partitions, protocol, args.seed)
+        }
+    };
+    if let Err(e) = config.validate() {
+        return invalid(e);
+    }
+    let started = Instant::now();
+    let mut phases = Vec::new();
+    let mut timed = |name: &str, t: Instant| phases.push((name.to_string(), t.elapsed().as_secs_f64() * 1e3));
+    let t = Instant::now();
+    let c = match convergence::run(&config.convergence) {
+        Ok(r) => r,
+        Err(e) => return invalid(format!("convergence: {e}")),
+    };
+    timed("convergence", t);
+    let t = Instant::now();
+    let p = match partition::run(&config.partition) {
+        Ok(r) => r,
+        Err(e) => return invalid(format!("partition: {e}")),
+    };
+    timed("partition", t);
+    let t = Instant::now();
+    let s = match sweep::run(&config.sweep) {
+        Ok(r) => r,
+        Err(e) => return invalid(format!("sweep: {e}")),
+    };
+    timed("sweep", t);
+    let t = Instant::now();
+    let sc = match scale::run(&config.scale) {
+        Ok(r) => r,
+        Err(e) => return invalid(format!("scale: {e}")),
+    };
+    timed("scale", t);
+    let mut report = assemble(&config, SuiteResults { convergence: c, partition: p, sweep: s, scale: sc });
+    report.execution = Some(Execution {
+        executor: "native".into(),
+        workers: 1,
+        total_ms: started.elapsed().as_secs_f64() * 1e3,
+        phases_ms: phases,
+        timer_resolution_us: 0.001,
+        ..Execution::default()
+    });
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report).expect("reports serialize"));
+    } else {
+        print_summary(&report, args.preset.is_some());
+    }
+    verdict_code(report.verdict.passed)
+}
+
+fn print_summary(r: &SuiteReport, preset: bool) {
+    println!("Full suite{}", if preset { " — seed preset (the seed lab's defaults, all-pairs schedule)" } else { "" });
+    println!();
+    let times = r.execution.as_ref().map(|e| e.phases_ms.clone()).unwrap_or_default();
+    let ms = |k: &str| times.iter().find(|(n, _)| n == k).map_or(0.0, |(_, v)| *v);
+    let res = &r.results;
+    let c = &res.convergence.results;
+    println!(
+        "1. convergence   {:>9.1} ms  {} orderings, {} nodes: {} state(s), {} model(s) per ordering",
+        ms("convergence"),
+        c.orderings.len(),
+        res.convergence.config.nodes,
+        c.orderings.iter().map(|o| o.distinct_state_digests).max().unwrap_or(0),
+        c.orderings.iter().map(|o| o.distinct_resolved_digests).max().unwrap_or(0)
+    );
+    println!(
+        "2. partition     {:>9.1} ms  {} partition(s) converged internally, healed in {} round(s)",
+        ms("partition"),
+        res.partition.results.phases.iter().map(|p| p.groups.iter().filter(|g| g.converged).count()).sum::<usize>(),
+        res.partition.results.rounds_after_heal
+    );
+    let rows = &res.sweep.results.rows;
+    println!(
+        "3. sweep         {:>9.1} ms  {} of {} strategies converge through Layer 1; pairwise merging diverged for {}",
+        ms("sweep"),
+        rows.iter().filter(|r| r.layer1_converged).count(),
+        rows.len(),
+        rows.iter().filter(|r| r.negative_control.as_ref().is_some_and(|n| n.distinct_models > 1)).count()
+    );
+    println!(
+        "4. scalability   {:>9.1} ms  sizes {:?}: all converge = {}",
+        ms("scale"),
+        res.scale.config.sizes,
+        res.scale.results.points.iter().all(|p| p.converged)
+    );
+    println!();
+    for ch in &r.verdict.checks {
+        println!("  [{}] {}: {}", if ch.passed { "ok" } else { "FAIL" }, ch.name, ch.detail);
+    }
+    println!();
+    println!("total:       {:.1} ms", r.execution.as_ref().map_or(0.0, |e| e.total_ms));
+    println!("fingerprint: {}", r.fingerprint);
+}
