@@ -1,0 +1,26 @@
+//! The full suite and its seed preset.
+
+use lab_core::experiment::suite::{run, SuiteConfig};
+use lab_core::sim::faults::PartitionShape;
+use lab_core::sim::Protocol;
+
+#[test]
+fn the_seed_preset_is_the_seed_labs_default_suite() {
+    let s = SuiteConfig::seed_preset();
+    assert_eq!((s.convergence.nodes, s.convergence.dim, s.convergence.orderings), (30, 128, 5));
+    assert_eq!(s.convergence.protocol, Protocol::AllPairs);
+    assert_eq!(s.partition.phases[0].shape, PartitionShape::ModGroups { k: 3 });
+    assert_eq!((s.sweep.nodes, s.sweep.dim), (10, 64));
+    assert_eq!(s.scale.sizes, vec![2, 5, 10, 20, 30]);
+    assert!(s.validate().is_ok());
+}
+
+#[test]
+fn a_small_derived_suite_passes_every_part() {
+    for protocol in [Protocol::AllPairs, Protocol::PushPull] {
+        let c = SuiteConfig::derived(6, 3, 2, 2, protocol, 7);
+        let r = run(&c).unwrap();
+        assert!(r.verdict.passed, "{protocol:?}: {:#?}", r.verdict);
+        assert_eq!(r.verdict.checks.len(), 4);
+    }
+}
