@@ -37,8 +37,10 @@
 pub mod conformance;
 pub mod crdt;
 pub mod error;
+pub mod finetune;
 pub mod experiment;
 pub mod hash;
+pub mod loader;
 pub mod pyrandom;
 pub mod report;
 pub mod rng;

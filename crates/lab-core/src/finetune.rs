@@ -1,0 +1,1 @@
+//! Synthetic fine-tunes (base + low-rank task vectors + noise). To be written.

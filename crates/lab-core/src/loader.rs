@@ -1,0 +1,1 @@
+//! safetensors loading (pure: bytes in, tensors out). To be written.
