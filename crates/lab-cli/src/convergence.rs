@@ -1,7 +1,9 @@
 //! `lab-cli convergence`: Experiment 1.
 
 use crate::{invalid, verdict_code};
-use lab_core::experiment::convergence::{run_with, ConvergenceConfig, ConvergenceReport, ResolveMode};
+use lab_core::experiment::convergence::{
+    run_with, ConvergenceConfig, ConvergenceReport, ResolveMode,
+};
 use lab_core::report::Execution;
 use lab_core::LabError;
 use std::process::ExitCode;
@@ -68,7 +70,10 @@ impl Args {
             let msg = i.message.split("; default").next().unwrap_or(&i.message);
             return Err(format!("--{}: {msg}", i.key.replace('_', "-")));
         }
-        debug_assert_eq!(config.resolve == ResolveMode::EveryNode, self.resolve == "every-node");
+        debug_assert_eq!(
+            config.resolve == ResolveMode::EveryNode,
+            self.resolve == "every-node"
+        );
         Ok(config)
     }
 }
@@ -92,11 +97,17 @@ pub fn run(args: &Args) -> ExitCode {
         workers: args.executors,
         total_ms: started.elapsed().as_secs_f64() * 1e3,
         timer_resolution_us: 0.001,
-        environment: vec![("os".into(), std::env::consts::OS.into()), ("arch".into(), std::env::consts::ARCH.into())],
+        environment: vec![
+            ("os".into(), std::env::consts::OS.into()),
+            ("arch".into(), std::env::consts::ARCH.into()),
+        ],
         ..Execution::default()
     });
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report).expect("reports serialize"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("reports serialize")
+        );
     } else {
         print_table(&report);
     }
@@ -112,7 +123,15 @@ fn print_table(r: &ConvergenceReport) {
     println!();
     println!(
         "{:>8} {:>9} {:>7} {:>10} {:>10} {:>14} {:>8} {:>10} {:>10}",
-        "ordering", "converged", "rounds", "messages", "joins", "metadata B", "states", "state", "model"
+        "ordering",
+        "converged",
+        "rounds",
+        "messages",
+        "joins",
+        "metadata B",
+        "states",
+        "state",
+        "model"
     );
     for o in &r.results.orderings {
         println!(
@@ -130,12 +149,27 @@ fn print_table(r: &ConvergenceReport) {
     }
     println!();
     for ch in &r.verdict.checks {
-        println!("  [{}] {}: {}", if ch.passed { "ok" } else { "FAIL" }, ch.name, ch.detail);
+        println!(
+            "  [{}] {}: {}",
+            if ch.passed { "ok" } else { "FAIL" },
+            ch.name,
+            ch.detail
+        );
     }
     println!();
-    println!("verdict:     {}", if r.verdict.passed { "CONVERGED — every node holds a bit-identical merged model" } else { "FAILED" });
+    println!(
+        "verdict:     {}",
+        if r.verdict.passed {
+            "CONVERGED — every node holds a bit-identical merged model"
+        } else {
+            "FAILED"
+        }
+    );
     println!("fingerprint: {}", r.fingerprint);
     if let Some(e) = &r.execution {
-        println!("time:        {:.1} ms ({} executor(s), native)", e.total_ms, e.workers);
+        println!(
+            "time:        {:.1} ms ({} executor(s), native)",
+            e.total_ms, e.workers
+        );
     }
 }

@@ -24,7 +24,10 @@ pub struct Args {
 pub fn run(args: &Args) -> ExitCode {
     if let Some(seed) = args.replay {
         let case = draw(seed);
-        println!("{}", serde_json::to_string_pretty(&case).expect("cases serialize"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&case).expect("cases serialize")
+        );
         return match check(&case) {
             Ok(()) => {
                 eprintln!("case {seed}: every invariant holds");
@@ -42,7 +45,10 @@ pub fn run(args: &Args) -> ExitCode {
     let started = Instant::now();
     let result = campaign(args.seed, args.schedules, &mut |done| {
         if !args.json && done % 1000 == 0 {
-            eprintln!("  {done} schedules checked ({:.1} s)", started.elapsed().as_secs_f64());
+            eprintln!(
+                "  {done} schedules checked ({:.1} s)",
+                started.elapsed().as_secs_f64()
+            );
         }
         true
     });
@@ -57,7 +63,10 @@ pub fn run(args: &Args) -> ExitCode {
             "failures": result.failures,
             "seconds": secs,
         });
-        println!("{}", serde_json::to_string_pretty(&v).expect("summary serializes"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&v).expect("summary serializes")
+        );
     } else {
         println!(
             "fuzz: {} schedules, {} passed, {} failed in {:.1} s ({:.0} schedules/s)",
@@ -69,7 +78,10 @@ pub fn run(args: &Args) -> ExitCode {
         );
         for (seed, f, small) in &result.failures {
             println!("  FAIL seed {seed}: {} — {}", f.invariant, f.detail);
-            println!("    shrunk case: {}", serde_json::to_string(small).expect("cases serialize"));
+            println!(
+                "    shrunk case: {}",
+                serde_json::to_string(small).expect("cases serialize")
+            );
             println!("    replay: lab-cli fuzz --replay {seed}");
         }
     }

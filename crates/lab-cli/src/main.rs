@@ -14,7 +14,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "lab-cli", version, about = "Convergence Lab: CRDT model-merging experiments, headless")]
+#[command(
+    name = "lab-cli",
+    version,
+    about = "Convergence Lab: CRDT model-merging experiments, headless"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

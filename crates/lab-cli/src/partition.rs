@@ -55,7 +55,10 @@ impl Args {
         let config = PartitionConfig {
             nodes: self.nodes,
             dim: self.dim,
-            protocol: self.protocol.parse().map_err(|e| format!("--protocol: {e}"))?,
+            protocol: self
+                .protocol
+                .parse()
+                .map_err(|e| format!("--protocol: {e}"))?,
             fanout: self.fanout,
             strategy: self.strategy.clone(),
             seed: self.seed,
@@ -91,7 +94,10 @@ pub fn run(args: &Args) -> ExitCode {
         ..Execution::default()
     });
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report).expect("reports serialize"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("reports serialize")
+        );
     } else {
         print_table(&report);
     }
@@ -114,7 +120,11 @@ fn print_table(r: &PartitionReport) {
             println!(
                 "  partition {g}: {:>5} nodes  {}  agreed at phase round {}  state {}",
                 grp.members,
-                if grp.converged { "converged" } else { "NOT converged" },
+                if grp.converged {
+                    "converged"
+                } else {
+                    "NOT converged"
+                },
                 grp.converged_at.map_or("-".to_string(), |r| r.to_string()),
                 grp.state_digest.get(..8).unwrap_or("")
             );
@@ -128,9 +138,21 @@ fn print_table(r: &PartitionReport) {
     );
     println!();
     for ch in &r.verdict.checks {
-        println!("  [{}] {}: {}", if ch.passed { "ok" } else { "FAIL" }, ch.name, ch.detail);
+        println!(
+            "  [{}] {}: {}",
+            if ch.passed { "ok" } else { "FAIL" },
+            ch.name,
+            ch.detail
+        );
     }
     println!();
-    println!("verdict:     {}", if r.verdict.passed { "HEALED — every node holds a bit-identical merged model" } else { "FAILED" });
+    println!(
+        "verdict:     {}",
+        if r.verdict.passed {
+            "HEALED — every node holds a bit-identical merged model"
+        } else {
+            "FAILED"
+        }
+    );
     println!("fingerprint: {}", r.fingerprint);
 }

@@ -2,7 +2,9 @@
 //! timings measured here (the engine has no clock).
 
 use crate::{invalid, verdict_code};
-use lab_core::experiment::scale::{assemble, join_pair, loglog_slope, run_point, ScaleConfig, ScaleReport};
+use lab_core::experiment::scale::{
+    assemble, join_pair, loglog_slope, run_point, ScaleConfig, ScaleReport,
+};
 use lab_core::experiment::sweep::{PreparedResolve, SweepConfig};
 use lab_core::report::Execution;
 use std::hint::black_box;
@@ -54,7 +56,11 @@ fn time_ns(mut f: impl FnMut()) -> f64 {
 }
 
 pub fn run(args: &Args) -> ExitCode {
-    let sizes: Result<Vec<u32>, _> = args.sizes.split(',').map(|s| s.trim().parse::<u32>()).collect();
+    let sizes: Result<Vec<u32>, _> = args
+        .sizes
+        .split(',')
+        .map(|s| s.trim().parse::<u32>())
+        .collect();
     let Ok(sizes) = sizes else {
         return invalid("--sizes: give comma-separated whole numbers");
     };
@@ -85,30 +91,48 @@ pub fn run(args: &Args) -> ExitCode {
         }
         phases.push((format!("run:{n}"), t.elapsed().as_secs_f64() * 1e3));
         let (full, half) = join_pair(&config, n);
-        phases.push((format!("join_identical_ns:{n}"), time_ns(|| {
-            let mut x = full.clone();
-            black_box(x.join(black_box(&full)));
-        }) - time_ns(|| {
-            black_box(full.clone());
-        })));
-        phases.push((format!("join_half_ns:{n}"), time_ns(|| {
-            let mut x = half.clone();
-            black_box(x.join(black_box(&full)));
-        }) - time_ns(|| {
-            black_box(half.clone());
-        })));
-        let sweep = SweepConfig { nodes: n, dim: config.dim, strategies: vec![config.strategy.clone()], ..SweepConfig::default() };
+        phases.push((
+            format!("join_identical_ns:{n}"),
+            time_ns(|| {
+                let mut x = full.clone();
+                black_box(x.join(black_box(&full)));
+            }) - time_ns(|| {
+                black_box(full.clone());
+            }),
+        ));
+        phases.push((
+            format!("join_half_ns:{n}"),
+            time_ns(|| {
+                let mut x = half.clone();
+                black_box(x.join(black_box(&full)));
+            }) - time_ns(|| {
+                black_box(half.clone());
+            }),
+        ));
+        let sweep = SweepConfig {
+            nodes: n,
+            dim: config.dim,
+            strategies: vec![config.strategy.clone()],
+            ..SweepConfig::default()
+        };
         if let Ok(prep) = PreparedResolve::new(&sweep, &config.strategy) {
-            phases.push((format!("resolve_ms:{n}"), time_ns(|| {
-                black_box(prep.resolve().ok());
-            }) / 1e6));
+            phases.push((
+                format!("resolve_ms:{n}"),
+                time_ns(|| {
+                    black_box(prep.resolve().ok());
+                }) / 1e6,
+            ));
         }
     }
     let mut report = assemble(&config, points);
     for key in ["run", "join_identical_ns", "join_half_ns", "resolve_ms"] {
         let xy: Vec<(f64, f64)> = phases
             .iter()
-            .filter_map(|(k, v)| k.strip_prefix(&format!("{key}:")).and_then(|n| n.parse::<f64>().ok()).map(|n| (n, *v)))
+            .filter_map(|(k, v)| {
+                k.strip_prefix(&format!("{key}:"))
+                    .and_then(|n| n.parse::<f64>().ok())
+                    .map(|n| (n, *v))
+            })
             .collect();
         if let Some(s) = loglog_slope(&xy) {
             phases.push((format!("slope:{key}"), s));
@@ -123,7 +147,10 @@ pub fn run(args: &Args) -> ExitCode {
         ..Execution::default()
     });
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report).expect("reports serialize"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("reports serialize")
+        );
     } else {
         print_table(&report);
     }
@@ -131,7 +158,12 @@ pub fn run(args: &Args) -> ExitCode {
 }
 
 fn phase(r: &ScaleReport, key: &str) -> Option<f64> {
-    r.execution.as_ref()?.phases_ms.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
+    r.execution
+        .as_ref()?
+        .phases_ms
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| *v)
 }
 
 fn print_table(r: &ScaleReport) {
@@ -143,7 +175,16 @@ fn print_table(r: &ScaleReport) {
     println!();
     println!(
         "{:>6} {:>7} {:>13} {:>9} {:>9} {:>9} {:>12} {:>12} {:>11} {:>10}",
-        "nodes", "rounds", "CRDT theory", "1-rumour", "asympt.", "messages", "metadata B", "join ns", "resolve ms", "run ms"
+        "nodes",
+        "rounds",
+        "CRDT theory",
+        "1-rumour",
+        "asympt.",
+        "messages",
+        "metadata B",
+        "join ns",
+        "resolve ms",
+        "run ms"
     );
     for p in &r.results.points {
         let t = p.theory.as_ref();
@@ -152,7 +193,10 @@ fn print_table(r: &ScaleReport) {
             "{:>6} {:>7.2} {:>13} {:>9} {:>9} {:>9.0} {:>12.0} {:>12} {:>11} {:>10}",
             p.nodes,
             p.rounds_mean,
-            t.map_or("-".into(), |t| format!("{:.2} [{:.1},{:.1}]", t.all_rumours_estimate, t.all_rumours_lower, t.all_rumours_upper)),
+            t.map_or("-".into(), |t| format!(
+                "{:.2} [{:.1},{:.1}]",
+                t.all_rumours_estimate, t.all_rumours_lower, t.all_rumours_upper
+            )),
             f(t.map(|t| t.one_rumour_mean), 2),
             f(t.map(|t| t.asymptotic), 2),
             p.messages_mean,
@@ -175,7 +219,12 @@ fn print_table(r: &ScaleReport) {
     println!();
     println!();
     for ch in &r.verdict.checks {
-        println!("  [{}] {}: {}", if ch.passed { "ok" } else { "FAIL" }, ch.name, ch.detail);
+        println!(
+            "  [{}] {}: {}",
+            if ch.passed { "ok" } else { "FAIL" },
+            ch.name,
+            ch.detail
+        );
     }
     println!();
     println!("fingerprint: {}", r.fingerprint);

@@ -41,7 +41,14 @@ pub fn run(args: &Args) -> ExitCode {
                 Ok(p) => p,
                 Err(e) => return invalid(format!("--protocol: {e}")),
             };
-            SuiteConfig::derived(args.nodes, args.dim, args.orderings, args.partitions, protocol, args.seed)
+            SuiteConfig::derived(
+                args.nodes,
+                args.dim,
+                args.orderings,
+                args.partitions,
+                protocol,
+                args.seed,
+            )
         }
     };
     if let Err(e) = config.validate() {
@@ -49,7 +56,8 @@ pub fn run(args: &Args) -> ExitCode {
     }
     let started = Instant::now();
     let mut phases = Vec::new();
-    let mut timed = |name: &str, t: Instant| phases.push((name.to_string(), t.elapsed().as_secs_f64() * 1e3));
+    let mut timed =
+        |name: &str, t: Instant| phases.push((name.to_string(), t.elapsed().as_secs_f64() * 1e3));
     let t = Instant::now();
     let c = match convergence::run(&config.convergence) {
         Ok(r) => r,
@@ -74,7 +82,15 @@ pub fn run(args: &Args) -> ExitCode {
         Err(e) => return invalid(format!("scale: {e}")),
     };
     timed("scale", t);
-    let mut report = assemble(&config, SuiteResults { convergence: c, partition: p, sweep: s, scale: sc });
+    let mut report = assemble(
+        &config,
+        SuiteResults {
+            convergence: c,
+            partition: p,
+            sweep: s,
+            scale: sc,
+        },
+    );
     report.execution = Some(Execution {
         executor: "native".into(),
         workers: 1,
@@ -84,7 +100,10 @@ pub fn run(args: &Args) -> ExitCode {
         ..Execution::default()
     });
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report).expect("reports serialize"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("reports serialize")
+        );
     } else {
         print_summary(&report, args.preset.is_some());
     }
@@ -92,9 +111,20 @@ pub fn run(args: &Args) -> ExitCode {
 }
 
 fn print_summary(r: &SuiteReport, preset: bool) {
-    println!("Full suite{}", if preset { " — seed preset (the seed lab's defaults, all-pairs schedule)" } else { "" });
+    println!(
+        "Full suite{}",
+        if preset {
+            " — seed preset (the seed lab's defaults, all-pairs schedule)"
+        } else {
+            ""
+        }
+    );
     println!();
-    let times = r.execution.as_ref().map(|e| e.phases_ms.clone()).unwrap_or_default();
+    let times = r
+        .execution
+        .as_ref()
+        .map(|e| e.phases_ms.clone())
+        .unwrap_or_default();
     let ms = |k: &str| times.iter().find(|(n, _)| n == k).map_or(0.0, |(_, v)| *v);
     let res = &r.results;
     let c = &res.convergence.results;
@@ -109,7 +139,12 @@ fn print_summary(r: &SuiteReport, preset: bool) {
     println!(
         "2. partition     {:>9.1} ms  {} partition(s) converged internally, healed in {} round(s)",
         ms("partition"),
-        res.partition.results.phases.iter().map(|p| p.groups.iter().filter(|g| g.converged).count()).sum::<usize>(),
+        res.partition
+            .results
+            .phases
+            .iter()
+            .map(|p| p.groups.iter().filter(|g| g.converged).count())
+            .sum::<usize>(),
         res.partition.results.rounds_after_heal
     );
     let rows = &res.sweep.results.rows;
@@ -128,9 +163,17 @@ fn print_summary(r: &SuiteReport, preset: bool) {
     );
     println!();
     for ch in &r.verdict.checks {
-        println!("  [{}] {}: {}", if ch.passed { "ok" } else { "FAIL" }, ch.name, ch.detail);
+        println!(
+            "  [{}] {}: {}",
+            if ch.passed { "ok" } else { "FAIL" },
+            ch.name,
+            ch.detail
+        );
     }
     println!();
-    println!("total:       {:.1} ms", r.execution.as_ref().map_or(0.0, |e| e.total_ms));
+    println!(
+        "total:       {:.1} ms",
+        r.execution.as_ref().map_or(0.0, |e| e.total_ms)
+    );
     println!("fingerprint: {}", r.fingerprint);
 }

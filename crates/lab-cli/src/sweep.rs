@@ -68,7 +68,13 @@ pub fn run(args: &Args) -> ExitCode {
         },
         fanout: args.fanout,
         seed: args.seed,
-        strategies: args.strategies.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect(),
+        strategies: args
+            .strategies
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
     };
     if let Err(e) = config.validate() {
         return invalid(e);
@@ -93,7 +99,10 @@ pub fn run(args: &Args) -> ExitCode {
         ..Execution::default()
     });
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report).expect("reports serialize"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("reports serialize")
+        );
     } else {
         print_table(&report);
     }
@@ -104,28 +113,53 @@ fn print_table(r: &SweepReport) {
     let c = &r.config;
     println!(
         "Experiment 3 — strategy sweep: {} nodes, {}×{}, {} orderings, {}, seed {}",
-        c.nodes, c.dim, c.dim, c.orderings, c.protocol.name(), c.seed
+        c.nodes,
+        c.dim,
+        c.dim,
+        c.orderings,
+        c.protocol.name(),
+        c.seed
     );
     println!();
     println!(
-        "{:<26} {:<10} {:>5} {:>9} {:>10} {:>9} {:>14}  {}",
-        "strategy", "family", "class", "layer 1", "resolve ms", "pairwise", "pairwise drift", "model"
+        "{:<26} {:<10} {:>5} {:>9} {:>10} {:>9} {:>14}  model",
+        "strategy", "family", "class", "layer 1", "resolve ms", "pairwise", "pairwise drift"
     );
-    let times = r.execution.as_ref().map(|e| e.phases_ms.clone()).unwrap_or_default();
+    let times = r
+        .execution
+        .as_ref()
+        .map(|e| e.phases_ms.clone())
+        .unwrap_or_default();
     for row in &r.results.rows {
         let ms = times
             .iter()
             .find(|(k, _)| k == &format!("resolve:{}", row.strategy))
             .map_or("-".to_string(), |(_, v)| format!("{v:.3}"));
-        let (models, drift) = row.negative_control.as_ref().map_or(("-".to_string(), "-".to_string()), |n| {
-            (format!("{} models", n.distinct_models), format!("{:.3e}", n.max_deviation_from_layer2))
-        });
+        let (models, drift) =
+            row.negative_control
+                .as_ref()
+                .map_or(("-".to_string(), "-".to_string()), |n| {
+                    (
+                        format!("{} models", n.distinct_models),
+                        format!("{:.3e}", n.max_deviation_from_layer2),
+                    )
+                });
         println!(
             "{:<26} {:<10} {:>5} {:>9} {:>10} {:>9} {:>14}  {}",
             row.strategy,
             format!("{:?}", row.family).to_lowercase(),
             format!("{:?}", row.class),
-            if row.layer1_converged { "ok" } else if row.problem.as_deref().is_some_and(|p| p.starts_with("failed")) { "FAIL" } else { "n/a" },
+            if row.layer1_converged {
+                "ok"
+            } else if row
+                .problem
+                .as_deref()
+                .is_some_and(|p| p.starts_with("failed"))
+            {
+                "FAIL"
+            } else {
+                "n/a"
+            },
             ms,
             models,
             drift,
@@ -137,7 +171,12 @@ fn print_table(r: &SweepReport) {
     }
     println!();
     for ch in &r.verdict.checks {
-        println!("  [{}] {}: {}", if ch.passed { "ok" } else { "FAIL" }, ch.name, ch.detail);
+        println!(
+            "  [{}] {}: {}",
+            if ch.passed { "ok" } else { "FAIL" },
+            ch.name,
+            ch.detail
+        );
     }
     println!();
     println!("fingerprint: {}", r.fingerprint);

@@ -15,13 +15,26 @@ fn json(args: &[&str]) -> serde_json::Value {
     let mut all = args.to_vec();
     all.push("--json");
     let out = lab(&all);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("valid JSON")
 }
 
 #[test]
 fn passing_run_exits_0_with_a_table() {
-    let out = lab(&["convergence", "--nodes", "8", "--dim", "4", "--orderings", "2"]);
+    let out = lab(&[
+        "convergence",
+        "--nodes",
+        "8",
+        "--dim",
+        "4",
+        "--orderings",
+        "2",
+    ]);
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("verdict:     CONVERGED"), "{text}");
@@ -30,7 +43,17 @@ fn passing_run_exits_0_with_a_table() {
 
 #[test]
 fn json_report_has_schema_1_and_a_stable_fingerprint() {
-    let args = ["convergence", "--nodes", "20", "--dim", "8", "--orderings", "2", "--protocol", "push-pull"];
+    let args = [
+        "convergence",
+        "--nodes",
+        "20",
+        "--dim",
+        "8",
+        "--orderings",
+        "2",
+        "--protocol",
+        "push-pull",
+    ];
     let a = json(&args);
     assert_eq!(a["schema"], 1);
     assert_eq!(a["experiment"], "convergence");
@@ -45,7 +68,17 @@ fn json_report_has_schema_1_and_a_stable_fingerprint() {
 
 #[test]
 fn failed_verdict_exits_1() {
-    let out = lab(&["convergence", "--nodes", "64", "--dim", "2", "--protocol", "push", "--rounds-max", "2"]);
+    let out = lab(&[
+        "convergence",
+        "--nodes",
+        "64",
+        "--dim",
+        "2",
+        "--protocol",
+        "push",
+        "--rounds-max",
+        "2",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("FAIL"));
 }

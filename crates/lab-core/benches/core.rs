@@ -17,8 +17,19 @@ fn state(ids: std::ops::Range<u32>) -> ContributionSet {
     let mut s = ContributionSet::new();
     for i in ids {
         let mut one = ContributionSet::new();
-        let stamp = Hlc { time: 0, logical: 0, node: i };
-        let c = Contribution::new(&format!("m{i:05}"), 1, 1.0, digest(Domain::Tensor, &i.to_le_bytes()), stamp).unwrap();
+        let stamp = Hlc {
+            time: 0,
+            logical: 0,
+            node: i,
+        };
+        let c = Contribution::new(
+            &format!("m{i:05}"),
+            1,
+            1.0,
+            digest(Domain::Tensor, &i.to_le_bytes()),
+            stamp,
+        )
+        .unwrap();
         one.add(i, c, POLICY).unwrap();
         s.join(&one);
     }
@@ -28,7 +39,8 @@ fn state(ids: std::ops::Range<u32>) -> ContributionSet {
 fn join_benches(c: &mut Criterion) {
     let a = state(0..100);
     let b_same = a.clone();
-    let b_decoded: ContributionSet = postcard::from_bytes(&postcard::to_allocvec(&a).unwrap()).unwrap();
+    let b_decoded: ContributionSet =
+        postcard::from_bytes(&postcard::to_allocvec(&a).unwrap()).unwrap();
     let b_half = state(50..150);
     let b_disjoint = state(100..200);
     let mut g = c.benchmark_group("join_100");
@@ -53,14 +65,22 @@ fn all_pairs_benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("all_pairs");
     g.sample_size(20);
     for nodes in [30u32, 100] {
-        let config = ConvergenceConfig { nodes, dim: 1, orderings: 1, ..ConvergenceConfig::default() };
+        let config = ConvergenceConfig {
+            nodes,
+            dim: 1,
+            orderings: 1,
+            ..ConvergenceConfig::default()
+        };
         let workload = Arc::new(Workload::synthetic(&config));
         let sch = schedule(&config, 0);
         assert_eq!(sch.protocol, Protocol::AllPairs);
         g.bench_function(format!("gossip_{nodes}_nodes"), |bench| {
             bench.iter_batched_ref(
                 || {
-                    let source = Arc::new(Source { workload: Arc::clone(&workload), policy: POLICY });
+                    let source = Arc::new(Source {
+                        workload: Arc::clone(&workload),
+                        policy: POLICY,
+                    });
                     Executor::new(sch, 0..nodes, source)
                 },
                 |ex| black_box(ex.run_all_pairs()),

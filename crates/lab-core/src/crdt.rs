@@ -153,7 +153,9 @@ impl VersionVector {
 /// A hybrid logical clock timestamp. `time` is the simulated physical time
 /// (the round number — never the wall clock), `logical` breaks ties within
 /// one time, `node` makes stamps unique. Ordered lexicographically.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct Hlc {
     pub time: u64,
     pub logical: u32,
@@ -520,9 +522,12 @@ impl ContributionSet {
         if self.subsumes(other) {
             return false;
         }
-        let rows = merge_rows(&self.rows, &other.rows, |ours| {
-            !other.context.covers(ours.dot)
-        }, |theirs| !self.context.covers(theirs.dot));
+        let rows = merge_rows(
+            &self.rows,
+            &other.rows,
+            |ours| !other.context.covers(ours.dot),
+            |theirs| !self.context.covers(theirs.dot),
+        );
         self.install(rows, &other.context)
     }
 
@@ -535,7 +540,8 @@ impl ContributionSet {
             // Equal contexts: equal states iff the same rows (the common case
             // once gossip has converged).
             let same = self.rows.iter().zip(&other.rows).all(|(a, b)| {
-                a.dot == b.dot && (Arc::ptr_eq(&a.value, &b.value) || a.key_cmp(b) == Ordering::Equal)
+                a.dot == b.dot
+                    && (Arc::ptr_eq(&a.value, &b.value) || a.key_cmp(b) == Ordering::Equal)
             });
             if same {
                 return true;
@@ -608,7 +614,10 @@ impl ContributionSet {
         self.context.join(other_context);
         let changed = rows.len() != self.rows.len()
             || before != self.context
-            || rows.iter().zip(&self.rows).any(|(a, b)| a.dot != b.dot || a.key_cmp(b) != Ordering::Equal);
+            || rows
+                .iter()
+                .zip(&self.rows)
+                .any(|(a, b)| a.dot != b.dot || a.key_cmp(b) != Ordering::Equal);
         self.rows = rows;
         if changed {
             self.changed();
@@ -623,7 +632,9 @@ impl ContributionSet {
             let mut h = Hasher::new(Domain::Replica);
             h.digest(&self.context.digest()).u64(self.rows.len() as u64);
             for r in &self.rows {
-                h.u32(r.dot.replica).u64(r.dot.counter).digest(&r.value.record);
+                h.u32(r.dot.replica)
+                    .u64(r.dot.counter)
+                    .digest(&r.value.record);
             }
             h.finish()
         })

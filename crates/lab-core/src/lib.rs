@@ -37,8 +37,8 @@
 pub mod conformance;
 pub mod crdt;
 pub mod error;
-pub mod finetune;
 pub mod experiment;
+pub mod finetune;
 pub mod hash;
 pub mod loader;
 pub mod pyrandom;

@@ -121,7 +121,10 @@ impl Stream {
     /// in draw order. Requires `k < n` when `exclude < n`.
     pub fn distinct_excluding(&mut self, n: u32, k: u32, exclude: u32) -> Vec<u32> {
         let available = if exclude < n { n - 1 } else { n };
-        assert!(k <= available, "cannot draw {k} distinct peers from {available}");
+        assert!(
+            k <= available,
+            "cannot draw {k} distinct peers from {available}"
+        );
         let mut out: Vec<u32> = Vec::with_capacity(k as usize);
         while (out.len() as u32) < k {
             let mut c = self.below(available as u64) as u32;
@@ -142,10 +145,30 @@ mod tests {
 
     #[test]
     fn streams_are_reproducible_and_separated() {
-        let a: Vec<u64> = (0..4).map(|_| 0).scan(Stream::new(42, Purpose::Peers, &[1, 2]), |s, _| Some(s.next_u64())).collect();
-        let b: Vec<u64> = (0..4).map(|_| 0).scan(Stream::new(42, Purpose::Peers, &[1, 2]), |s, _| Some(s.next_u64())).collect();
-        let c: Vec<u64> = (0..4).map(|_| 0).scan(Stream::new(42, Purpose::Peers, &[2, 1]), |s, _| Some(s.next_u64())).collect();
-        let d: Vec<u64> = (0..4).map(|_| 0).scan(Stream::new(42, Purpose::Tensor, &[1, 2]), |s, _| Some(s.next_u64())).collect();
+        let a: Vec<u64> = (0..4)
+            .map(|_| 0)
+            .scan(Stream::new(42, Purpose::Peers, &[1, 2]), |s, _| {
+                Some(s.next_u64())
+            })
+            .collect();
+        let b: Vec<u64> = (0..4)
+            .map(|_| 0)
+            .scan(Stream::new(42, Purpose::Peers, &[1, 2]), |s, _| {
+                Some(s.next_u64())
+            })
+            .collect();
+        let c: Vec<u64> = (0..4)
+            .map(|_| 0)
+            .scan(Stream::new(42, Purpose::Peers, &[2, 1]), |s, _| {
+                Some(s.next_u64())
+            })
+            .collect();
+        let d: Vec<u64> = (0..4)
+            .map(|_| 0)
+            .scan(Stream::new(42, Purpose::Tensor, &[1, 2]), |s, _| {
+                Some(s.next_u64())
+            })
+            .collect();
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_ne!(a, d);

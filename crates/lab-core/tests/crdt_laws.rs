@@ -21,7 +21,14 @@ fn contribution(id: &str, version: u32, content: u64, time: u64, node: u32) -> C
         logical: 0,
         node,
     };
-    Contribution::new(id, version, 1.0 + content as f64, tensor_digest(content), stamp).unwrap()
+    Contribution::new(
+        id,
+        version,
+        1.0 + content as f64,
+        tensor_digest(content),
+        stamp,
+    )
+    .unwrap()
 }
 
 fn cfg() -> ReplicaConfigDigest {
@@ -54,7 +61,11 @@ fn replay(ops: &[Op]) -> Vec<ContributionSet> {
     let mut states: Vec<ContributionSet> = (0..REPLICAS).map(|_| ContributionSet::new()).collect();
     for (t, op) in ops.iter().enumerate() {
         match *op {
-            Op::Put { replica, id, content } => {
+            Op::Put {
+                replica,
+                id,
+                content,
+            } => {
                 let s = &mut states[replica as usize];
                 let name = format!("m{id}");
                 let next = s
@@ -238,15 +249,24 @@ fn reference_anomaly_lww_tie_is_not_broken_by_merge_order() {
     // Reference: LAST_WRITE_WINS with equal timestamps keeps *self's* entry,
     // so the winner depends on who merges whom. Here equal HLC times are
     // ordered by node, then by record digest: both orders agree.
-    for policy in [ConflictPolicy::LastWriterWins, ConflictPolicy::FirstWriterWins] {
+    for policy in [
+        ConflictPolicy::LastWriterWins,
+        ConflictPolicy::FirstWriterWins,
+    ] {
         let mut a = ContributionSet::new();
         a.add(0, contribution("m", 1, 1, 5, 0), policy).unwrap();
         let mut b = ContributionSet::new();
         b.add(1, contribution("m", 1, 2, 5, 1), policy).unwrap();
         let ab = joined(&a, &b);
         let ba = joined(&b, &a);
-        assert_eq!(ab.visible(policy)[0].record(), ba.visible(policy)[0].record());
-        assert_eq!(ab.state_digest(&cfg(), policy), ba.state_digest(&cfg(), policy));
+        assert_eq!(
+            ab.visible(policy)[0].record(),
+            ba.visible(policy)[0].record()
+        );
+        assert_eq!(
+            ab.state_digest(&cfg(), policy),
+            ba.state_digest(&cfg(), policy)
+        );
     }
 }
 
@@ -263,7 +283,10 @@ fn reference_anomaly_first_writer_wins_is_order_independent() {
     b.add(0, late.clone(), policy).unwrap();
     for merged in [joined(&a, &b), joined(&b, &a)] {
         assert_eq!(merged.visible(policy)[0].record(), early.record());
-        assert_eq!(merged.visible(ConflictPolicy::LastWriterWins)[0].record(), late.record());
+        assert_eq!(
+            merged.visible(ConflictPolicy::LastWriterWins)[0].record(),
+            late.record()
+        );
     }
 }
 
@@ -304,7 +327,14 @@ fn local_update_needs_a_higher_version() {
     let mut s = ContributionSet::new();
     s.add(0, contribution("m", 2, 1, 0, 0), POLICY).unwrap();
     let err = s.add(0, contribution("m", 2, 9, 1, 0), POLICY).unwrap_err();
-    assert!(matches!(err, SetError::StaleVersion { have: 2, got: 2, .. }));
+    assert!(matches!(
+        err,
+        SetError::StaleVersion {
+            have: 2,
+            got: 2,
+            ..
+        }
+    ));
     assert!(Contribution::new("", 1, 1.0, Digest::ZERO, Hlc::default()).is_err());
     assert!(Contribution::new("m", 0, 1.0, Digest::ZERO, Hlc::default()).is_err());
     assert!(Contribution::new("m", 1, f64::NAN, Digest::ZERO, Hlc::default()).is_err());
@@ -314,7 +344,8 @@ fn local_update_needs_a_higher_version() {
 fn canonical_order_is_byte_order() {
     let mut s = ContributionSet::new();
     for (i, id) in ["m10", "m2", "M1", "m1"].iter().enumerate() {
-        s.add(i as u32, contribution(id, 1, i as u64, 0, i as u32), POLICY).unwrap();
+        s.add(i as u32, contribution(id, 1, i as u64, 0, i as u32), POLICY)
+            .unwrap();
     }
     let ids: Vec<&str> = s.visible(POLICY).iter().map(|c| c.model_id()).collect();
     assert_eq!(ids, ["M1", "m1", "m10", "m2"]);

@@ -56,7 +56,10 @@ fn all_orderings_reach_the_same_state_but_take_different_paths() {
         .iter()
         .map(|x| x.per_round.iter().map(|s| s.agreeing_nodes).collect())
         .collect();
-    assert!(rounds.windows(2).any(|w| w[0] != w[1]), "orderings should differ in their paths");
+    assert!(
+        rounds.windows(2).any(|w| w[0] != w[1]),
+        "orderings should differ in their paths"
+    );
 }
 
 #[test]
@@ -64,15 +67,42 @@ fn fingerprint_depends_on_every_config_field() {
     let base = config(12, Protocol::PushPull, 1);
     let f0 = run(&base).unwrap().fingerprint;
     let variants = [
-        ConvergenceConfig { seed: 43, ..base.clone() },
-        ConvergenceConfig { nodes: 13, ..base.clone() },
-        ConvergenceConfig { dim: 7, ..base.clone() },
-        ConvergenceConfig { orderings: 2, ..base.clone() },
-        ConvergenceConfig { fanout: 2, ..base.clone() },
-        ConvergenceConfig { protocol: Protocol::Pull, ..base.clone() },
-        ConvergenceConfig { rounds_max: 999, ..base.clone() },
-        ConvergenceConfig { resolve: ResolveMode::OncePerState, ..base.clone() },
-        ConvergenceConfig { policy: ConflictPolicy::FirstWriterWins, ..base.clone() },
+        ConvergenceConfig {
+            seed: 43,
+            ..base.clone()
+        },
+        ConvergenceConfig {
+            nodes: 13,
+            ..base.clone()
+        },
+        ConvergenceConfig {
+            dim: 7,
+            ..base.clone()
+        },
+        ConvergenceConfig {
+            orderings: 2,
+            ..base.clone()
+        },
+        ConvergenceConfig {
+            fanout: 2,
+            ..base.clone()
+        },
+        ConvergenceConfig {
+            protocol: Protocol::Pull,
+            ..base.clone()
+        },
+        ConvergenceConfig {
+            rounds_max: 999,
+            ..base.clone()
+        },
+        ConvergenceConfig {
+            resolve: ResolveMode::OncePerState,
+            ..base.clone()
+        },
+        ConvergenceConfig {
+            policy: ConflictPolicy::FirstWriterWins,
+            ..base.clone()
+        },
     ];
     for v in variants {
         assert_ne!(run(&v).unwrap().fingerprint, f0, "{v:?}");
@@ -82,30 +112,90 @@ fn fingerprint_depends_on_every_config_field() {
 #[test]
 fn once_per_state_resolving_gives_the_same_results() {
     let a = config(15, Protocol::Push, 2);
-    let b = ConvergenceConfig { resolve: ResolveMode::OncePerState, ..a.clone() };
+    let b = ConvergenceConfig {
+        resolve: ResolveMode::OncePerState,
+        ..a.clone()
+    };
     assert_eq!(run(&a).unwrap().results, run(&b).unwrap().results);
 }
 
 #[test]
 fn running_out_of_rounds_fails_the_verdict_loudly() {
-    let c = ConvergenceConfig { rounds_max: 2, ..config(64, Protocol::Push, 1) };
+    let c = ConvergenceConfig {
+        rounds_max: 2,
+        ..config(64, Protocol::Push, 1)
+    };
     let r = run(&c).unwrap();
     assert!(!r.verdict.passed);
-    let failed: Vec<&str> = r.verdict.checks.iter().filter(|c| !c.passed).map(|c| c.name.as_str()).collect();
+    let failed: Vec<&str> = r
+        .verdict
+        .checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| c.name.as_str())
+        .collect();
     assert!(failed.contains(&"converged"), "{failed:?}");
 }
 
 #[test]
 fn invalid_configs_are_typed_errors() {
     let bad = [
-        (ConvergenceConfig { nodes: 0, ..Default::default() }, "nodes"),
-        (ConvergenceConfig { nodes: 1, ..Default::default() }, "nodes"),
-        (ConvergenceConfig { nodes: 10_001, ..Default::default() }, "nodes"),
-        (ConvergenceConfig { dim: 0, ..Default::default() }, "dim"),
-        (ConvergenceConfig { dim: 5000, ..Default::default() }, "dim"),
-        (ConvergenceConfig { orderings: 0, ..Default::default() }, "orderings"),
-        (ConvergenceConfig { rounds_max: 0, ..Default::default() }, "rounds_max"),
-        (ConvergenceConfig { seed: 1 << 60, ..Default::default() }, "seed"),
+        (
+            ConvergenceConfig {
+                nodes: 0,
+                ..Default::default()
+            },
+            "nodes",
+        ),
+        (
+            ConvergenceConfig {
+                nodes: 1,
+                ..Default::default()
+            },
+            "nodes",
+        ),
+        (
+            ConvergenceConfig {
+                nodes: 10_001,
+                ..Default::default()
+            },
+            "nodes",
+        ),
+        (
+            ConvergenceConfig {
+                dim: 0,
+                ..Default::default()
+            },
+            "dim",
+        ),
+        (
+            ConvergenceConfig {
+                dim: 5000,
+                ..Default::default()
+            },
+            "dim",
+        ),
+        (
+            ConvergenceConfig {
+                orderings: 0,
+                ..Default::default()
+            },
+            "orderings",
+        ),
+        (
+            ConvergenceConfig {
+                rounds_max: 0,
+                ..Default::default()
+            },
+            "rounds_max",
+        ),
+        (
+            ConvergenceConfig {
+                seed: 1 << 60,
+                ..Default::default()
+            },
+            "seed",
+        ),
     ];
     for (c, field) in bad {
         match run(&c) {
@@ -113,16 +203,38 @@ fn invalid_configs_are_typed_errors() {
             other => panic!("{field}: expected OutOfRange, got {other:?}"),
         }
     }
-    let fan = ConvergenceConfig { nodes: 5, fanout: 5, ..Default::default() };
-    assert!(matches!(run(&fan), Err(LabError::Config(ConfigError::FanoutTooLarge { .. }))));
-    let strat = ConvergenceConfig { strategy: "nope".into(), ..Default::default() };
-    assert!(matches!(run(&strat), Err(LabError::Config(ConfigError::UnknownStrategy(_)))));
-    let big = ConvergenceConfig { nodes: 10_000, dim: 1024, ..Default::default() };
-    assert!(matches!(run(&big), Err(LabError::Config(ConfigError::Invalid(_)))));
+    let fan = ConvergenceConfig {
+        nodes: 5,
+        fanout: 5,
+        ..Default::default()
+    };
+    assert!(matches!(
+        run(&fan),
+        Err(LabError::Config(ConfigError::FanoutTooLarge { .. }))
+    ));
+    let strat = ConvergenceConfig {
+        strategy: "nope".into(),
+        ..Default::default()
+    };
+    assert!(matches!(
+        run(&strat),
+        Err(LabError::Config(ConfigError::UnknownStrategy(_)))
+    ));
+    let big = ConvergenceConfig {
+        nodes: 10_000,
+        dim: 1024,
+        ..Default::default()
+    };
+    assert!(matches!(
+        run(&big),
+        Err(LabError::Config(ConfigError::Invalid(_)))
+    ));
 }
 
 fn pairs(q: &[(&str, &str)]) -> Vec<(String, String)> {
-    q.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    q.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 #[test]

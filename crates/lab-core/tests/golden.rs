@@ -24,10 +24,17 @@ fn fingerprints_match_the_golden_file() {
         let config: ConvergenceConfig =
             serde_json::from_value(case["config"].clone()).expect("valid config");
         let report = run(&config).expect("golden configs run");
-        assert!(report.verdict.passed, "golden case {} must pass", case["name"]);
+        assert!(
+            report.verdict.passed,
+            "golden case {} must pass",
+            case["name"]
+        );
         assert_eq!(report.fingerprint, report.recompute_fingerprint());
         if case["fingerprint"] != report.fingerprint.as_str() {
-            mismatches.push(format!("{}: golden {} got {}", case["name"], case["fingerprint"], report.fingerprint));
+            mismatches.push(format!(
+                "{}: golden {} got {}",
+                case["name"], case["fingerprint"], report.fingerprint
+            ));
             case["fingerprint"] = Value::String(report.fingerprint.clone());
         }
     }
@@ -35,5 +42,9 @@ fn fingerprints_match_the_golden_file() {
         std::fs::write(&path, serde_json::to_string_pretty(&golden).unwrap() + "\n").unwrap();
         return;
     }
-    assert!(mismatches.is_empty(), "fingerprints changed:\n{}", mismatches.join("\n"));
+    assert!(
+        mismatches.is_empty(),
+        "fingerprints changed:\n{}",
+        mismatches.join("\n")
+    );
 }

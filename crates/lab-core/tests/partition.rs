@@ -1,15 +1,26 @@
 //! Experiment 2 through the public API.
 
-use lab_core::experiment::partition::{format_phases, parse_phases, run, run_with, PartitionConfig};
+use lab_core::experiment::partition::{
+    format_phases, parse_phases, run, run_with, PartitionConfig,
+};
 use lab_core::LabError;
 
 fn config(phases: &str) -> PartitionConfig {
-    PartitionConfig { nodes: 18, dim: 3, phases: parse_phases(phases).unwrap(), ..PartitionConfig::default() }
+    PartitionConfig {
+        nodes: 18,
+        dim: 3,
+        phases: parse_phases(phases).unwrap(),
+        ..PartitionConfig::default()
+    }
 }
 
 #[test]
 fn the_seed_partition_heals_and_partitions_differ_meanwhile() {
-    let r = run(&PartitionConfig { dim: 4, ..PartitionConfig::default() }).unwrap();
+    let r = run(&PartitionConfig {
+        dim: 4,
+        ..PartitionConfig::default()
+    })
+    .unwrap();
     assert!(r.verdict.passed, "{:#?}", r.verdict);
     let p = &r.results.phases[0];
     assert_eq!(p.groups.len(), 3);
@@ -40,18 +51,33 @@ fn every_shape_heals_with_any_executor_count() {
 
 #[test]
 fn lossy_delaying_links_still_heal() {
-    let c = PartitionConfig { loss: 0.3, duplicate: 0.2, delay_max: 3, ..config("groups:3@1-30") };
+    let c = PartitionConfig {
+        loss: 0.3,
+        duplicate: 0.2,
+        delay_max: 3,
+        ..config("groups:3@1-30")
+    };
     let r = run(&c).unwrap();
     assert!(r.verdict.passed, "{:#?}", r.verdict);
     assert!(r.results.phases[0].dropped > 0);
-    assert!(r.results.fault_intervals.iter().any(|f| f.kind == "messages"));
+    assert!(r
+        .results
+        .fault_intervals
+        .iter()
+        .any(|f| f.kind == "messages"));
 }
 
 #[test]
 fn a_phase_too_short_to_converge_fails_loudly() {
     let r = run(&config("halves@1-2")).unwrap();
     assert!(!r.verdict.passed);
-    let failed: Vec<&str> = r.verdict.checks.iter().filter(|c| !c.passed).map(|c| c.name.as_str()).collect();
+    let failed: Vec<&str> = r
+        .verdict
+        .checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| c.name.as_str())
+        .collect();
     assert_eq!(failed, ["each partition converged internally"]);
 }
 
@@ -59,30 +85,67 @@ fn a_phase_too_short_to_converge_fails_loudly() {
 fn phases_round_trip_and_bad_input_is_rejected() {
     let text = "halves@1-10,groups:4@12-20,mod:3@21-30,isolated:2@31-33,minority:3@40-50,bridge@51-60,asymmetric@61-70";
     assert_eq!(format_phases(&parse_phases(text).unwrap()), text);
-    for bad in ["", "halves", "halves@1", "halves@a-b", "groups@1-4", "nope@1-3", "mod:x@1-3"] {
+    for bad in [
+        "",
+        "halves",
+        "halves@1",
+        "halves@a-b",
+        "groups@1-4",
+        "nope@1-3",
+        "mod:x@1-3",
+    ] {
         assert!(parse_phases(bad).is_err(), "{bad}");
     }
     let invalid = [
-        PartitionConfig { loss: 1.5, ..config("halves@1-5") },
-        PartitionConfig { duplicate: -0.1, ..config("halves@1-5") },
-        PartitionConfig { delay_max: 1000, ..config("halves@1-5") },
-        PartitionConfig { rounds_max: 5, ..config("halves@1-10") },
+        PartitionConfig {
+            loss: 1.5,
+            ..config("halves@1-5")
+        },
+        PartitionConfig {
+            duplicate: -0.1,
+            ..config("halves@1-5")
+        },
+        PartitionConfig {
+            delay_max: 1000,
+            ..config("halves@1-5")
+        },
+        PartitionConfig {
+            rounds_max: 5,
+            ..config("halves@1-10")
+        },
         config("groups:40@1-5"),
         config("isolated:99@1-5"),
         config("minority:9@1-5"),
         config("halves@5-5"),
-        PartitionConfig { protocol: lab_core::sim::Protocol::AllPairs, ..config("halves@1-5,mod:3@6-9") },
-        PartitionConfig { protocol: lab_core::sim::Protocol::AllPairs, ..config("bridge@1-5") },
-        PartitionConfig { protocol: lab_core::sim::Protocol::AllPairs, loss: 0.1, ..config("mod:3@1-5") },
+        PartitionConfig {
+            protocol: lab_core::sim::Protocol::AllPairs,
+            ..config("halves@1-5,mod:3@6-9")
+        },
+        PartitionConfig {
+            protocol: lab_core::sim::Protocol::AllPairs,
+            ..config("bridge@1-5")
+        },
+        PartitionConfig {
+            protocol: lab_core::sim::Protocol::AllPairs,
+            loss: 0.1,
+            ..config("mod:3@1-5")
+        },
     ];
     for c in invalid {
-        assert!(matches!(run(&c), Err(LabError::Config(_))), "{:?}", c.phases);
+        assert!(
+            matches!(run(&c), Err(LabError::Config(_))),
+            "{:?}",
+            c.phases
+        );
     }
 }
 
 #[test]
 fn the_seed_labs_all_pairs_partition_mode_heals() {
-    let c = PartitionConfig { protocol: lab_core::sim::Protocol::AllPairs, ..config("mod:3@1-2") };
+    let c = PartitionConfig {
+        protocol: lab_core::sim::Protocol::AllPairs,
+        ..config("mod:3@1-2")
+    };
     let r = run(&c).unwrap();
     assert!(r.verdict.passed, "{:#?}", r.verdict);
     let p = &r.results.phases[0];

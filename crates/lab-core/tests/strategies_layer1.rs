@@ -23,7 +23,11 @@ fn singles(ts: &[Tensor]) -> Vec<ContributionSet> {
     ts.iter()
         .enumerate()
         .map(|(i, t)| {
-            let stamp = Hlc { time: 0, logical: 0, node: i as u32 };
+            let stamp = Hlc {
+                time: 0,
+                logical: 0,
+                node: i as u32,
+            };
             let weight = 1.0 + i as f64 * 0.5;
             let c = Contribution::new(&model_id(i as u32), 1, weight, t.digest(), stamp).unwrap();
             let mut s = ContributionSet::new();
@@ -51,15 +55,16 @@ fn resolve(name: &str, set: &ContributionSet, ts: &[Tensor], base: &Tensor) -> T
         seed: SEED,
         tensor_key: "",
     };
-    strategy::merge_by_name(name, &inputs, &Params::new())
-        .unwrap_or_else(|e| panic!("{name}: {e}"))
+    strategy::merge_by_name(name, &inputs, &Params::new()).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 fn permutation(seed: u64, n: usize) -> Vec<usize> {
     let mut v: Vec<usize> = (0..n).collect();
     let mut x = seed;
     for i in (1..n).rev() {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         v.swap(i, (x >> 33) as usize % (i + 1));
     }
     v
@@ -110,8 +115,15 @@ fn negative_control_runs_for_every_strategy_and_pairwise_averaging_diverges() {
         }
         let layer2 = resolve(name, &full, &ts, &base);
         let info = st.info();
-        let nc = pairwise_gossip(name, &ts, info.needs_base.then_some(&base), SEED, 0, &layer2)
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let nc = pairwise_gossip(
+            name,
+            &ts,
+            info.needs_base.then_some(&base),
+            SEED,
+            0,
+            &layer2,
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(nc.merges, (NODES * (NODES - 1)) as u64);
         assert!(nc.max_deviation_from_layer2.is_finite(), "{name}");
         if name == "weight_average" {

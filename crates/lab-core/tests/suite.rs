@@ -7,9 +7,19 @@ use lab_core::sim::Protocol;
 #[test]
 fn the_seed_preset_is_the_seed_labs_default_suite() {
     let s = SuiteConfig::seed_preset();
-    assert_eq!((s.convergence.nodes, s.convergence.dim, s.convergence.orderings), (30, 128, 5));
+    assert_eq!(
+        (
+            s.convergence.nodes,
+            s.convergence.dim,
+            s.convergence.orderings
+        ),
+        (30, 128, 5)
+    );
     assert_eq!(s.convergence.protocol, Protocol::AllPairs);
-    assert_eq!(s.partition.phases[0].shape, PartitionShape::ModGroups { k: 3 });
+    assert_eq!(
+        s.partition.phases[0].shape,
+        PartitionShape::ModGroups { k: 3 }
+    );
     assert_eq!((s.sweep.nodes, s.sweep.dim), (10, 64));
     assert_eq!(s.scale.sizes, vec![2, 5, 10, 20, 30]);
     assert!(s.validate().is_ok());

@@ -10,7 +10,8 @@ const GOSSIP: [Protocol; 3] = [Protocol::Push, Protocol::Pull, Protocol::PushPul
 
 /// The spec's table (spec/simulation.md, "Gossip the lab adds"): 3,000
 /// trials per cell; `(n, k, [(mean, p5, p95); push, pull, push-pull])`.
-const SPEC_TABLE: [(u32, u32, [(f64, u32, u32); 3]); 6] = [
+type TableRow = (u32, u32, [(f64, u32, u32); 3]);
+const SPEC_TABLE: [TableRow; 6] = [
     (10, 1, [(6.07, 4, 8), (5.08, 3, 7), (3.45, 3, 4)]),
     (30, 1, [(9.22, 7, 12), (7.47, 6, 10), (5.02, 4, 6)]),
     (50, 1, [(10.51, 9, 13), (8.47, 7, 11), (5.67, 5, 7)]),

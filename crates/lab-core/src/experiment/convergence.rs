@@ -14,13 +14,13 @@ use crate::error::{ConfigError, LabError, MergeError};
 use crate::hash::Digest;
 use crate::report::{Check, Report, Verdict};
 use crate::sim::driver::{OrderingDriver, RoundStats, Step};
+use crate::sim::faults::{ChurnAction, FaultPlan};
 use crate::sim::{
     decode_envelopes, encode_envelopes, partition_nodes, Contributions, Envelope, Executor,
     Protocol, RoundReport, Schedule, NODES_MAX, ROUNDS_MAX,
 };
 use crate::strategy::{self, params_bytes, MergeInputs, Params};
 use crate::tensor::Tensor;
-use crate::sim::faults::{ChurnAction, FaultPlan};
 use crate::workload::{
     model_id, synthetic_base, synthetic_tensor, synthetic_tensor_version, TensorPool,
     WORKLOAD_ELEMENTS_MAX,
@@ -157,7 +157,10 @@ impl ConvergenceConfig {
 
     /// The config as URL query pairs (schema `v=1`).
     pub fn to_query(&self) -> Vec<(String, String)> {
-        let mut q = vec![("v".to_string(), "1".to_string()), ("exp".into(), NAME.into())];
+        let mut q = vec![
+            ("v".to_string(), "1".to_string()),
+            ("exp".into(), NAME.into()),
+        ];
         for f in FIELDS {
             q.push((f.key.to_string(), f.get(self)));
         }
@@ -214,7 +217,11 @@ pub static FIELDS: &[Field<ConvergenceConfig>] = &[
             c.policy = match v {
                 "lww" => ConflictPolicy::LastWriterWins,
                 "fww" => ConflictPolicy::FirstWriterWins,
-                _ => return Err(ConfigError::Invalid(format!("unknown policy '{v}' (lww or fww)"))),
+                _ => {
+                    return Err(ConfigError::Invalid(format!(
+                        "unknown policy '{v}' (lww or fww)"
+                    )))
+                }
             };
             Ok(())
         },
@@ -256,7 +263,11 @@ impl Workload {
             .collect();
         let mut versions = BTreeMap::new();
         let mut next: BTreeMap<u32, u32> = BTreeMap::new();
-        for c in plan.churn.iter().filter(|c| c.action == ChurnAction::Update) {
+        for c in plan
+            .churn
+            .iter()
+            .filter(|c| c.action == ChurnAction::Update)
+        {
             let v = next.entry(c.node).or_insert(1);
             *v += 1;
             let t = synthetic_tensor_version(seed, c.node, *v, dim);
@@ -367,7 +378,11 @@ impl Resolver {
     pub fn resolve(&self, set: &ContributionSet) -> Result<Tensor, MergeError> {
         let visible = set.visible(self.config.policy);
         if visible.is_empty() {
-            let base = self.workload.pool.get(&self.workload.base).expect("the base is pooled");
+            let base = self
+                .workload
+                .pool
+                .get(&self.workload.base)
+                .expect("the base is pooled");
             return Ok((**base).clone());
         }
         let mut tensors: Vec<&Tensor> = Vec::with_capacity(visible.len());
@@ -424,7 +439,13 @@ impl Host {
         ordering: u32,
         hosted: Range<u32>,
     ) -> Result<Host, LabError> {
-        Host::with_plan(config, workload, ordering, hosted, Arc::new(FaultPlan::default()))
+        Host::with_plan(
+            config,
+            workload,
+            ordering,
+            hosted,
+            Arc::new(FaultPlan::default()),
+        )
     }
 
     /// A host whose executor runs under a fault plan (validated by the caller).
@@ -541,7 +562,11 @@ pub fn ordering_result(
     let stats = driver.into_stats();
     let mut by_node: Vec<Option<&NodeResolved>> = vec![None; config.nodes as usize];
     for r in resolved {
-        assert!(by_node[r.node as usize].is_none(), "node {} resolved twice", r.node);
+        assert!(
+            by_node[r.node as usize].is_none(),
+            "node {} resolved twice",
+            r.node
+        );
         by_node[r.node as usize] = Some(r);
     }
     let all: Vec<&NodeResolved> = by_node
@@ -549,7 +574,10 @@ pub fn ordering_result(
         .map(|r| r.expect("every node is resolved"))
         .collect();
     let distinct = |f: &dyn Fn(&NodeResolved) -> Digest| {
-        all.iter().map(|r| f(r)).collect::<std::collections::BTreeSet<_>>().len() as u32
+        all.iter()
+            .map(|r| f(r))
+            .collect::<std::collections::BTreeSet<_>>()
+            .len() as u32
     };
     let tensor_bytes_each = 8 * (config.dim as u64) * (config.dim as u64);
     let tensor_bytes = all
@@ -588,36 +616,53 @@ pub fn assemble(
     let within_state = orderings.iter().all(|o| o.distinct_state_digests == 1);
     let within_resolved = orderings.iter().all(|o| o.distinct_resolved_digests == 1);
     let first = &orderings[0];
-    let across = orderings
-        .iter()
-        .all(|o| o.state_digest == first.state_digest && o.resolved_digest == first.resolved_digest);
-    let oracle_ok = first.state_digest == oracle.0.to_hex() && first.resolved_digest == oracle.1.to_hex();
+    let across = orderings.iter().all(|o| {
+        o.state_digest == first.state_digest && o.resolved_digest == first.resolved_digest
+    });
+    let oracle_ok =
+        first.state_digest == oracle.0.to_hex() && first.resolved_digest == oracle.1.to_hex();
     let complete = orderings.iter().all(|o| o.visible_min == config.nodes);
     let checks = vec![
         Check {
             name: "converged".into(),
             passed: converged == n,
-            detail: format!("{converged} of {n} orderings converged (rounds: {})", rounds.join(", ")),
+            detail: format!(
+                "{converged} of {n} orderings converged (rounds: {})",
+                rounds.join(", ")
+            ),
         },
         Check {
             name: "identical state digests within each ordering".into(),
             passed: within_state,
-            detail: format!("every node's state digest is {}identical", not(within_state)),
+            detail: format!(
+                "every node's state digest is {}identical",
+                not(within_state)
+            ),
         },
         Check {
             name: "identical resolved models within each ordering".into(),
             passed: within_resolved,
-            detail: format!("every node's resolved-tensor digest is {}identical", not(within_resolved)),
+            detail: format!(
+                "every node's resolved-tensor digest is {}identical",
+                not(within_resolved)
+            ),
         },
         Check {
             name: "identical across orderings".into(),
             passed: across,
-            detail: format!("state and resolved digests are {}the same in all {n} orderings", not(across)),
+            detail: format!(
+                "state and resolved digests are {}the same in all {n} orderings",
+                not(across)
+            ),
         },
         Check {
             name: "complete".into(),
             passed: complete,
-            detail: format!("every node {}holds all {} contributions", not(complete), config.nodes),
+            detail: format!(
+                "every node {}holds all {} contributions",
+                not(complete),
+                config.nodes
+            ),
         },
         Check {
             name: "matches the oracle".into(),
@@ -672,7 +717,8 @@ pub fn run_with(
                 agreeing_nodes: driver.stats().last().map_or(0, |s| s.agreeing_nodes),
             })
         };
-        let (driver, hosts) = drive_native(config, &workload, ordering, executors, &plan, &mut observe)?;
+        let (driver, hosts) =
+            drive_native(config, &workload, ordering, executors, &plan, &mut observe)?;
         if oracle.is_none() {
             oracle = Some(hosts[0].resolver().oracle()?);
         }
@@ -682,7 +728,11 @@ pub fn run_with(
         }
         results.push(ordering_result(config, driver, &resolved));
     }
-    Ok(assemble(config, results, oracle.expect("at least one ordering")))
+    Ok(assemble(
+        config,
+        results,
+        oracle.expect("at least one ordering"),
+    ))
 }
 
 /// Runs one ordering natively over `executors` in-process executors (one for
@@ -696,11 +746,12 @@ pub fn drive_native(
     plan: &Arc<FaultPlan>,
     observe: &mut dyn FnMut(&OrderingDriver, &[Host]) -> bool,
 ) -> Result<(OrderingDriver, Vec<Host>), LabError> {
-    let parts = if config.protocol == Protocol::AllPairs {
-        vec![0..config.nodes]
+    let executors = if config.protocol == Protocol::AllPairs {
+        1
     } else {
-        partition_nodes(config.nodes, executors)
+        executors
     };
+    let parts = partition_nodes(config.nodes, executors);
     let mut hosts = parts
         .into_iter()
         .map(|r| Host::with_plan(config, Arc::clone(workload), ordering, r, Arc::clone(plan)))
@@ -744,7 +795,8 @@ fn run_round(hosts: &mut [Host], round: u32) -> Result<Vec<RoundReport>, LabErro
         for (dst, batch) in remote.into_iter().enumerate() {
             if !batch.is_empty() {
                 let bytes = encode_envelopes(&batch);
-                let decoded = decode_envelopes(&bytes).map_err(|e| LabError::Wire(e.to_string()))?;
+                let decoded =
+                    decode_envelopes(&bytes).map_err(|e| LabError::Wire(e.to_string()))?;
                 inboxes[dst].extend(decoded);
             }
         }

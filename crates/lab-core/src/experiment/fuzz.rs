@@ -63,10 +63,18 @@ pub fn draw(seed: u64) -> FuzzCase {
         let heal = start + 1 + s.below(horizon as u64) as u32;
         let shape = match s.below(7) {
             0 => PartitionShape::RandomHalves,
-            1 => PartitionShape::Groups { k: 2 + s.below(u64::from(nodes.min(5) - 1)) as u32 },
-            2 => PartitionShape::ModGroups { k: 2 + s.below(u64::from(nodes.min(5) - 1)) as u32 },
-            3 => PartitionShape::Isolated { node: s.below(nodes as u64) as u32 },
-            4 => PartitionShape::MajorityMinority { minority: 1 + s.below(u64::from((nodes - 1) / 2)) as u32 },
+            1 => PartitionShape::Groups {
+                k: 2 + s.below(u64::from(nodes.min(5) - 1)) as u32,
+            },
+            2 => PartitionShape::ModGroups {
+                k: 2 + s.below(u64::from(nodes.min(5) - 1)) as u32,
+            },
+            3 => PartitionShape::Isolated {
+                node: s.below(nodes as u64) as u32,
+            },
+            4 => PartitionShape::MajorityMinority {
+                minority: 1 + s.below(u64::from((nodes - 1) / 2)) as u32,
+            },
             5 => PartitionShape::Bridge,
             _ => PartitionShape::Asymmetric,
         };
@@ -84,7 +92,11 @@ pub fn draw(seed: u64) -> FuzzCase {
     }
     for _ in 0..s.below(4) {
         let start = 1 + s.below(horizon as u64) as u32;
-        let kind = [NodeFaultKind::Crash, NodeFaultKind::CrashLoseState, NodeFaultKind::Pause][s.below(3) as usize];
+        let kind = [
+            NodeFaultKind::Crash,
+            NodeFaultKind::CrashLoseState,
+            NodeFaultKind::Pause,
+        ][s.below(3) as usize];
         plan.nodes.push(NodeFault {
             node: s.below(nodes as u64) as u32,
             kind,
@@ -96,7 +108,11 @@ pub fn draw(seed: u64) -> FuzzCase {
         plan.churn.push(ChurnEvent {
             round: 1 + s.below(horizon as u64) as u32,
             node: s.below(nodes as u64) as u32,
-            action: if s.chance(0.7) { ChurnAction::Update } else { ChurnAction::Remove },
+            action: if s.chance(0.7) {
+                ChurnAction::Update
+            } else {
+                ChurnAction::Remove
+            },
         });
     }
     let config = ConvergenceConfig {
@@ -109,9 +125,18 @@ pub fn draw(seed: u64) -> FuzzCase {
         seed,
         rounds_max: plan.quiet_from() + SETTLE_ROUNDS,
         resolve: ResolveMode::EveryNode,
-        policy: if s.chance(0.5) { ConflictPolicy::LastWriterWins } else { ConflictPolicy::FirstWriterWins },
+        policy: if s.chance(0.5) {
+            ConflictPolicy::LastWriterWins
+        } else {
+            ConflictPolicy::FirstWriterWins
+        },
     };
-    FuzzCase { seed, config, plan, executors: 2 + s.below(3) as u32 }
+    FuzzCase {
+        seed,
+        config,
+        plan,
+        executors: 2 + s.below(3) as u32,
+    }
 }
 
 /// What one execution of a case produced, for comparison across executors.
@@ -124,7 +149,10 @@ struct Outcome {
     stats_digest: Digest,
 }
 
-fn execute(case: &FuzzCase, executors: u32) -> Result<(Outcome, Vec<Host>, Arc<Workload>), LabError> {
+fn execute(
+    case: &FuzzCase,
+    executors: u32,
+) -> Result<(Outcome, Vec<Host>, Arc<Workload>), LabError> {
     let c = &case.config;
     let workload = Arc::new(Workload::generate(c.seed, c.nodes, c.dim, &case.plan));
     let plan = Arc::new(case.plan.clone());
@@ -145,7 +173,10 @@ fn execute(case: &FuzzCase, executors: u32) -> Result<(Outcome, Vec<Host>, Arc<W
 }
 
 fn fail(invariant: &str, detail: String) -> FuzzFailure {
-    FuzzFailure { invariant: invariant.into(), detail }
+    FuzzFailure {
+        invariant: invariant.into(),
+        detail,
+    }
 }
 
 /// Runs a case and checks every invariant.
@@ -155,11 +186,17 @@ pub fn check(case: &FuzzCase) -> Result<(), FuzzFailure> {
         .map_err(|e| fail("valid plan", e))?;
     let (one, hosts, workload) = execute(case, 1).map_err(|e| fail("runs", e.to_string()))?;
     if !one.converged {
-        return Err(fail("convergence", format!("not converged after {} rounds", one.rounds)));
+        return Err(fail(
+            "convergence",
+            format!("not converged after {} rounds", one.rounds),
+        ));
     }
     let distinct: BTreeSet<_> = one.resolved.iter().collect();
     if distinct.len() != 1 {
-        return Err(fail("identical resolved models", format!("{} distinct models", distinct.len())));
+        return Err(fail(
+            "identical resolved models",
+            format!("{} distinct models", distinct.len()),
+        ));
     }
     check_contents(case, &hosts, &workload)?;
     let (many, _, _) = execute(case, case.executors).map_err(|e| fail("runs", e.to_string()))?;
@@ -179,10 +216,16 @@ fn check_contents(case: &FuzzCase, hosts: &[Host], workload: &Workload) -> Resul
     let known = workload.tensor_digests();
     for c in state.visible(policy) {
         if known.binary_search(&c.tensor()).is_err() {
-            return Err(fail("no invented contributions", format!("'{}' holds an unknown tensor", c.model_id())));
+            return Err(fail(
+                "no invented contributions",
+                format!("'{}' holds an unknown tensor", c.model_id()),
+            ));
         }
     }
-    let log: Vec<_> = hosts.iter().flat_map(|h| h.executor().churn_log().iter().cloned()).collect();
+    let log: Vec<_> = hosts
+        .iter()
+        .flat_map(|h| h.executor().churn_log().iter().cloned())
+        .collect();
     for node in 0..case.config.nodes {
         let loses_state = case
             .plan
@@ -193,14 +236,26 @@ fn check_contents(case: &FuzzCase, hosts: &[Host], workload: &Workload) -> Resul
             continue;
         }
         let id = model_id(node);
-        let visible = state.visible(policy).into_iter().find(|c| c.model_id() == id);
-        let last = log.iter().filter(|l| l.node == node && l.applied).max_by_key(|l| l.round);
+        let visible = state
+            .visible(policy)
+            .into_iter()
+            .find(|c| c.model_id() == id);
+        let last = log
+            .iter()
+            .filter(|l| l.node == node && l.applied)
+            .max_by_key(|l| l.round);
         match (last.map(|l| (l.action, l.version)), visible) {
             (Some((ChurnAction::Remove, _)), Some(c)) => {
-                return Err(fail("removed stays removed", format!("{id} v{} is back", c.version())));
+                return Err(fail(
+                    "removed stays removed",
+                    format!("{id} v{} is back", c.version()),
+                ));
             }
             (Some((ChurnAction::Update, v)), Some(c)) if c.version() != v => {
-                return Err(fail("updates are kept", format!("{id} shows v{}, last write v{v}", c.version())));
+                return Err(fail(
+                    "updates are kept",
+                    format!("{id} shows v{}, last write v{v}", c.version()),
+                ));
             }
             (Some((ChurnAction::Update, v)), None) => {
                 return Err(fail("updates are kept", format!("{id} v{v} is missing")));

@@ -5,8 +5,8 @@
 pub mod convergence;
 pub mod fuzz;
 pub mod negative;
+pub mod params;
 pub mod partition;
 pub mod scale;
 pub mod suite;
 pub mod sweep;
-pub mod params;

@@ -132,14 +132,19 @@ pub fn from_query<C: Default + Clone>(
             issues.push(QueryIssue {
                 key: key.clone(),
                 value: value.clone(),
-                message: "unknown link schema version (this lab reads v=1); values read as v=1".into(),
+                message: "unknown link schema version (this lab reads v=1); values read as v=1"
+                    .into(),
             });
         }
         let Some(field) = fields.iter().find(|f| f.key == key) else {
             continue;
         };
         if value.len() > QUERY_VALUE_BYTES_MAX {
-            issues.push(issue(key, "(too long)", "value too long; default used".into()));
+            issues.push(issue(
+                key,
+                "(too long)",
+                "value too long; default used".into(),
+            ));
             continue;
         }
         if let Err(message) = field.set(&mut config, value) {
@@ -157,7 +162,11 @@ pub fn from_query<C: Default + Clone>(
                 field
                     .set(&mut config, &default)
                     .expect("a default value always parses");
-                issues.push(issue(field.key, &bad, format!("{err}; default {default} used")));
+                issues.push(issue(
+                    field.key,
+                    &bad,
+                    format!("{err}; default {default} used"),
+                ));
             }
             None => {
                 issues.push(issue("(config)", "", format!("{err}; all defaults used")));
@@ -165,7 +174,11 @@ pub fn from_query<C: Default + Clone>(
             }
         }
     }
-    issues.push(issue("(config)", "", "no valid combination; all defaults used".into()));
+    issues.push(issue(
+        "(config)",
+        "",
+        "no valid combination; all defaults used".into(),
+    ));
     (defaults, issues)
 }
 

@@ -10,14 +10,17 @@
 //! reported per phase, and every fault interval is in the report.
 
 use super::convergence::{
-    drive_native, ordering_result, schedule, ConvergenceConfig, Host, OrderingResult, ResolveMode, Workload,
+    drive_native, ordering_result, schedule, ConvergenceConfig, Host, OrderingResult, ResolveMode,
+    Workload,
 };
-use crate::sim::driver::OrderingDriver;
 use crate::error::{ConfigError, LabError};
 use crate::hash::Digest;
 use crate::report::{Check, Report, Verdict};
+use crate::sim::driver::OrderingDriver;
 use crate::sim::driver::RoundStats;
-use crate::sim::faults::{FaultInterval, FaultPlan, LinkFaults, PartitionPhase, PartitionShape, PhaseLayout};
+use crate::sim::faults::{
+    FaultInterval, FaultPlan, LinkFaults, PartitionPhase, PartitionShape, PhaseLayout,
+};
 use crate::sim::Protocol;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -59,7 +62,11 @@ impl Default for PartitionConfig {
             fanout: 1,
             strategy: "weight_average".into(),
             seed: 42,
-            phases: vec![PartitionPhase { start: 1, heal: 21, shape: PartitionShape::ModGroups { k: 3 } }],
+            phases: vec![PartitionPhase {
+                start: 1,
+                heal: 21,
+                shape: PartitionShape::ModGroups { k: 3 },
+            }],
             loss: 0.0,
             duplicate: 0.0,
             delay_max: 0,
@@ -81,8 +88,14 @@ pub fn parse_phases(text: &str) -> Result<Vec<PartitionPhase>, ConfigError> {
         let (start, heal) = span
             .split_once('-')
             .ok_or_else(|| bad(format!("'{span}' needs start-heal")))?;
-        let num = |s: &str| s.trim().parse::<u32>().map_err(|_| bad(format!("'{s}' is not a round number")));
-        let (name, arg) = shape.split_once(':').map_or((shape, None), |(n, a)| (n, Some(a)));
+        let num = |s: &str| {
+            s.trim()
+                .parse::<u32>()
+                .map_err(|_| bad(format!("'{s}' is not a round number")))
+        };
+        let (name, arg) = shape
+            .split_once(':')
+            .map_or((shape, None), |(n, a)| (n, Some(a)));
         let arg = |what: &str| -> Result<u32, ConfigError> {
             arg.ok_or_else(|| bad(format!("'{name}' needs :{what}")))?
                 .parse()
@@ -93,12 +106,18 @@ pub fn parse_phases(text: &str) -> Result<Vec<PartitionPhase>, ConfigError> {
             "groups" => PartitionShape::Groups { k: arg("K")? },
             "mod" => PartitionShape::ModGroups { k: arg("K")? },
             "isolated" => PartitionShape::Isolated { node: arg("NODE")? },
-            "minority" => PartitionShape::MajorityMinority { minority: arg("M")? },
+            "minority" => PartitionShape::MajorityMinority {
+                minority: arg("M")?,
+            },
             "bridge" => PartitionShape::Bridge,
             "asymmetric" => PartitionShape::Asymmetric,
             _ => return Err(bad(format!("unknown shape '{name}'"))),
         };
-        out.push(PartitionPhase { start: num(start)?, heal: num(heal)?, shape });
+        out.push(PartitionPhase {
+            start: num(start)?,
+            heal: num(heal)?,
+            shape,
+        });
     }
     if out.is_empty() || out.len() > PHASES_MAX {
         return Err(bad(format!("give 1 to {PHASES_MAX} phases")));
@@ -142,14 +161,19 @@ impl PartitionConfig {
 
     /// The fault plan the phases and link settings describe.
     pub fn plan(&self) -> FaultPlan {
-        let link = (self.loss > 0.0 || self.duplicate > 0.0 || self.delay_max > 0).then(|| LinkFaults {
-            start: self.phases.iter().map(|p| p.start).min().unwrap_or(1),
-            end: self.phases.iter().map(|p| p.heal).max().unwrap_or(1),
-            loss: self.loss,
-            duplicate: self.duplicate,
-            delay_max: self.delay_max,
-        });
-        FaultPlan { partitions: self.phases.clone(), link, ..FaultPlan::default() }
+        let link =
+            (self.loss > 0.0 || self.duplicate > 0.0 || self.delay_max > 0).then(|| LinkFaults {
+                start: self.phases.iter().map(|p| p.start).min().unwrap_or(1),
+                end: self.phases.iter().map(|p| p.heal).max().unwrap_or(1),
+                loss: self.loss,
+                duplicate: self.duplicate,
+                delay_max: self.delay_max,
+            });
+        FaultPlan {
+            partitions: self.phases.clone(),
+            link,
+            ..FaultPlan::default()
+        }
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -169,13 +193,19 @@ impl PartitionConfig {
         self.gossip().validate()?;
         for (name, p) in [("loss", self.loss), ("duplicate", self.duplicate)] {
             if !(0.0..=1.0).contains(&p) {
-                return Err(ConfigError::Invalid(format!("{name} probability {p} is outside [0, 1]")));
+                return Err(ConfigError::Invalid(format!(
+                    "{name} probability {p} is outside [0, 1]"
+                )));
             }
         }
         if self.phases.is_empty() || self.phases.len() > PHASES_MAX {
-            return Err(ConfigError::Invalid(format!("give 1 to {PHASES_MAX} partition phases")));
+            return Err(ConfigError::Invalid(format!(
+                "give 1 to {PHASES_MAX} partition phases"
+            )));
         }
-        self.plan().validate(self.nodes).map_err(ConfigError::Invalid)?;
+        self.plan()
+            .validate(self.nodes)
+            .map_err(ConfigError::Invalid)?;
         let quiet = self.plan().quiet_from();
         if quiet >= self.rounds_max {
             return Err(ConfigError::Invalid(format!(
@@ -301,7 +331,12 @@ fn run_all_pairs(config: &PartitionConfig) -> Result<PartitionReport, LabError> 
         messages_after_heal: stats[1].messages,
         metadata_bytes_after_heal: stats[1].metadata_bytes,
         run,
-        fault_intervals: vec![FaultInterval { kind: "partition".into(), label: phase.shape.label(), start: 1, end: 2 }],
+        fault_intervals: vec![FaultInterval {
+            kind: "partition".into(),
+            label: phase.shape.label(),
+            start: 1,
+            end: 2,
+        }],
         oracle_state_digest: oracle.0.to_hex(),
         oracle_resolved_digest: oracle.1.to_hex(),
     };
@@ -317,7 +352,12 @@ pub fn run_with(config: &PartitionConfig, executors: u32) -> Result<PartitionRep
     }
     let gossip = config.gossip();
     let plan = Arc::new(config.plan());
-    let workload = Arc::new(Workload::generate(config.seed, config.nodes, config.dim, &plan));
+    let workload = Arc::new(Workload::generate(
+        config.seed,
+        config.nodes,
+        config.dim,
+        &plan,
+    ));
     let mut watches: Vec<PhaseWatch> = config
         .phases
         .iter()
@@ -325,7 +365,13 @@ pub fn run_with(config: &PartitionConfig, executors: u32) -> Result<PartitionRep
         .map(|(k, p)| {
             let layout = PhaseLayout::new(p, k as u32, config.nodes, config.seed);
             let groups = layout.group_of.iter().copied().max().unwrap_or(0) + 1;
-            PhaseWatch { layout, groups, converged_at: vec![None; groups as usize], final_digests: None, uniform_at_start: false }
+            PhaseWatch {
+                layout,
+                groups,
+                converged_at: vec![None; groups as usize],
+                final_digests: None,
+                uniform_at_start: false,
+            }
         })
         .collect();
     let mut observe = |driver: &OrderingDriver, _: &[Host]| {
@@ -366,7 +412,11 @@ pub fn run_with(config: &PartitionConfig, executors: u32) -> Result<PartitionRep
     let last_heal = plan.quiet_from();
     let after: Vec<&RoundStats> = stats.iter().filter(|s| s.round >= last_heal).collect();
     let results = PartitionResults {
-        rounds_after_heal: if run.converged { (run.rounds + 1).saturating_sub(last_heal) } else { 0 },
+        rounds_after_heal: if run.converged {
+            (run.rounds + 1).saturating_sub(last_heal)
+        } else {
+            0
+        },
         messages_after_heal: after.iter().map(|s| s.messages).sum(),
         metadata_bytes_after_heal: after.iter().map(|s| s.metadata_bytes).sum(),
         phases,
@@ -393,10 +443,17 @@ fn group_digests(layout: &PhaseLayout, groups: u32, digests: &[Digest]) -> Vec<V
 }
 
 fn phase_result(p: &PartitionPhase, w: &PhaseWatch, stats: &[RoundStats]) -> PhaseResult {
-    let in_phase: Vec<&RoundStats> = stats.iter().filter(|s| s.round >= p.start && s.round < p.heal).collect();
+    let in_phase: Vec<&RoundStats> = stats
+        .iter()
+        .filter(|s| s.round >= p.start && s.round < p.heal)
+        .collect();
     debug_assert!(!in_phase.is_empty() || stats.is_empty());
     let digests = w.final_digests.clone().unwrap_or_default();
-    let by_group = if digests.is_empty() { vec![Vec::new(); w.groups as usize] } else { group_digests(&w.layout, w.groups, &digests) };
+    let by_group = if digests.is_empty() {
+        vec![Vec::new(); w.groups as usize]
+    } else {
+        group_digests(&w.layout, w.groups, &digests)
+    };
     let groups: Vec<GroupResult> = by_group
         .iter()
         .enumerate()
@@ -424,11 +481,14 @@ fn phase_result(p: &PartitionPhase, w: &PhaseWatch, stats: &[RoundStats]) -> Pha
 
 fn verdict(r: &PartitionResults) -> Verdict {
     let disjoint: Vec<&PhaseResult> = r.phases.iter().filter(|p| p.disjoint).collect();
-    let internal = disjoint.iter().all(|p| p.groups.iter().all(|g| g.converged));
+    let internal = disjoint
+        .iter()
+        .all(|p| p.groups.iter().all(|g| g.converged));
     let diverging: Vec<&&PhaseResult> = disjoint.iter().filter(|p| !p.uniform_at_start).collect();
     let differ = diverging.iter().all(|p| p.groups_distinct);
     let o = &r.run;
-    let oracle = o.state_digest == r.oracle_state_digest && o.resolved_digest == r.oracle_resolved_digest;
+    let oracle =
+        o.state_digest == r.oracle_state_digest && o.resolved_digest == r.oracle_resolved_digest;
     let not = |ok: bool| if ok { "" } else { "not " };
     Verdict::from_checks(vec![
         Check {

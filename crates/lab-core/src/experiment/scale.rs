@@ -54,7 +54,10 @@ impl Default for ScaleConfig {
 impl ScaleConfig {
     /// The seed lab's sizes up to `max`: {2,5,10,20,30,50,75,100} ∩ [2, max].
     pub fn seed_sizes(max: u32) -> Vec<u32> {
-        [2, 5, 10, 20, 30, 50, 75, 100].into_iter().filter(|&n| n <= max).collect()
+        [2, 5, 10, 20, 30, 50, 75, 100]
+            .into_iter()
+            .filter(|&n| n <= max)
+            .collect()
     }
 
     /// Experiment 1's config at size `n`.
@@ -80,11 +83,18 @@ impl ScaleConfig {
         sorted.sort_unstable();
         sorted.dedup();
         if sorted != self.sizes {
-            return Err(ConfigError::Invalid("sizes must be strictly increasing".into()));
+            return Err(ConfigError::Invalid(
+                "sizes must be strictly increasing".into(),
+            ));
         }
         for &n in &self.sizes {
             if !(2..=NODES_MAX).contains(&n) {
-                return Err(ConfigError::OutOfRange { name: "sizes", min: 2, max: NODES_MAX as u64, got: n as u64 });
+                return Err(ConfigError::OutOfRange {
+                    name: "sizes",
+                    min: 2,
+                    max: NODES_MAX as u64,
+                    got: n as u64,
+                });
             }
             self.at(n).validate()?;
         }
@@ -163,8 +173,11 @@ pub fn run_point(config: &ScaleConfig, n: u32) -> Result<ScalePoint, LabError> {
     let report = run_with(&c, 1, &mut |_| true)?;
     let o = &report.results.orderings;
     let k = o.len() as f64;
-    let mean = |f: &dyn Fn(&super::convergence::OrderingResult) -> f64| o.iter().map(f).sum::<f64>() / k;
-    let theory = (c.protocol != Protocol::AllPairs).then(|| theory_at(c.protocol, n, c.fanout)).flatten();
+    let mean =
+        |f: &dyn Fn(&super::convergence::OrderingResult) -> f64| o.iter().map(f).sum::<f64>() / k;
+    let theory = (c.protocol != Protocol::AllPairs)
+        .then(|| theory_at(c.protocol, n, c.fanout))
+        .flatten();
     Ok(ScalePoint {
         nodes: n,
         converged: report.verdict.passed,
@@ -207,7 +220,9 @@ pub fn loglog_slope(points: &[(f64, f64)]) -> Option<f64> {
     let m = pts.len() as f64;
     let (sx, sy) = pts.iter().fold((0.0, 0.0), |(a, b), (x, y)| (a + x, b + y));
     let (mx, my) = (sx / m, sy / m);
-    let (sxy, sxx) = pts.iter().fold((0.0, 0.0), |(a, b), (x, y)| (a + (x - mx) * (y - my), b + (x - mx) * (x - mx)));
+    let (sxy, sxx) = pts.iter().fold((0.0, 0.0), |(a, b), (x, y)| {
+        (a + (x - mx) * (y - my), b + (x - mx) * (x - mx))
+    });
     (sxx > 0.0).then(|| sxy / sxx)
 }
 
@@ -215,7 +230,11 @@ pub fn loglog_slope(points: &[(f64, f64)]) -> Option<f64> {
 pub fn assemble(config: &ScaleConfig, points: Vec<ScalePoint>) -> ScaleReport {
     let slope = |q: &str, f: &dyn Fn(&ScalePoint) -> f64| {
         let xy: Vec<(f64, f64)> = points.iter().map(|p| (p.nodes as f64, f(p))).collect();
-        loglog_slope(&xy).map(|slope| Slope { quantity: q.into(), slope, points: xy.len() as u32 })
+        loglog_slope(&xy).map(|slope| Slope {
+            quantity: q.into(),
+            slope,
+            points: xy.len() as u32,
+        })
     };
     let slopes: Vec<Slope> = [
         slope("rounds", &|p| p.rounds_mean),
@@ -227,13 +246,23 @@ pub fn assemble(config: &ScaleConfig, points: Vec<ScalePoint>) -> ScaleReport {
     .flatten()
     .collect();
     let all = points.iter().all(|p| p.converged);
-    let digests = points.iter().filter(|p| !p.converged).map(|p| p.nodes.to_string()).collect::<Vec<_>>();
+    let digests = points
+        .iter()
+        .filter(|p| !p.converged)
+        .map(|p| p.nodes.to_string())
+        .collect::<Vec<_>>();
     let within: Vec<String> = points
         .iter()
         .filter_map(|p| {
             let t = p.theory.as_ref()?;
-            let ok = p.rounds_mean >= t.all_rumours_lower - 1.0 && p.rounds_mean <= t.all_rumours_upper + 1.0;
-            (!ok).then(|| format!("n={}: {:.2} outside [{:.2}, {:.2}]", p.nodes, p.rounds_mean, t.all_rumours_lower, t.all_rumours_upper))
+            let ok = p.rounds_mean >= t.all_rumours_lower - 1.0
+                && p.rounds_mean <= t.all_rumours_upper + 1.0;
+            (!ok).then(|| {
+                format!(
+                    "n={}: {:.2} outside [{:.2}, {:.2}]",
+                    p.nodes, p.rounds_mean, t.all_rumours_lower, t.all_rumours_upper
+                )
+            })
         })
         .collect();
     let with_theory = points.iter().filter(|p| p.theory.is_some()).count();
@@ -241,7 +270,11 @@ pub fn assemble(config: &ScaleConfig, points: Vec<ScalePoint>) -> ScaleReport {
         Check {
             name: "every size converges".into(),
             passed: all,
-            detail: if all { format!("all {} sizes: every node bit-identical", points.len()) } else { format!("failed at n = {}", digests.join(", ")) },
+            detail: if all {
+                format!("all {} sizes: every node bit-identical", points.len())
+            } else {
+                format!("failed at n = {}", digests.join(", "))
+            },
         },
         Check {
             name: "rounds agree with gossip theory".into(),
@@ -255,13 +288,22 @@ pub fn assemble(config: &ScaleConfig, points: Vec<ScalePoint>) -> ScaleReport {
             },
         },
     ];
-    Report::new(NAME, config.clone(), ScaleResults { points, slopes }, Verdict::from_checks(checks))
+    Report::new(
+        NAME,
+        config.clone(),
+        ScaleResults { points, slopes },
+        Verdict::from_checks(checks),
+    )
 }
 
 /// Runs every size natively.
 pub fn run(config: &ScaleConfig) -> Result<ScaleReport, LabError> {
     config.validate()?;
-    let points = config.sizes.iter().map(|&n| run_point(config, n)).collect::<Result<Vec<_>, _>>()?;
+    let points = config
+        .sizes
+        .iter()
+        .map(|&n| run_point(config, n))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(assemble(config, points))
 }
 
@@ -269,7 +311,10 @@ pub fn run(config: &ScaleConfig) -> Result<ScaleReport, LabError> {
 /// state of a node that has seen half of the contributions.
 pub fn join_pair(config: &ScaleConfig, n: u32) -> (ContributionSet, ContributionSet) {
     let c = config.at(n);
-    let w = Workload::synthetic(&ConvergenceConfig { dim: 1, ..c.clone() });
+    let w = Workload::synthetic(&ConvergenceConfig {
+        dim: 1,
+        ..c.clone()
+    });
     let mut full = ContributionSet::new();
     let mut half = ContributionSet::new();
     for i in 0..n {

@@ -37,17 +37,53 @@ impl SuiteConfig {
     /// A full suite derived from `nodes`, `dim` and `orderings` the way the
     /// seed lab derives it (sweep at min(N,10) × min(d,64), scalability up to
     /// min(N,50) at min(d,64)), with the given protocol.
-    pub fn derived(nodes: u32, dim: u32, orderings: u32, partitions: u32, protocol: Protocol, seed: u64) -> SuiteConfig {
+    pub fn derived(
+        nodes: u32,
+        dim: u32,
+        orderings: u32,
+        partitions: u32,
+        protocol: Protocol,
+        seed: u64,
+    ) -> SuiteConfig {
         let small = dim.min(64);
         let phases = if protocol == Protocol::AllPairs {
-            vec![PartitionPhase { start: 1, heal: 2, shape: PartitionShape::ModGroups { k: partitions } }]
+            vec![PartitionPhase {
+                start: 1,
+                heal: 2,
+                shape: PartitionShape::ModGroups { k: partitions },
+            }]
         } else {
-            vec![PartitionPhase { start: 1, heal: 21, shape: PartitionShape::ModGroups { k: partitions } }]
+            vec![PartitionPhase {
+                start: 1,
+                heal: 21,
+                shape: PartitionShape::ModGroups { k: partitions },
+            }]
         };
         SuiteConfig {
-            convergence: ConvergenceConfig { nodes, dim, orderings, protocol, seed, ..ConvergenceConfig::default() },
-            partition: PartitionConfig { nodes, dim, protocol, seed, phases, ..PartitionConfig::default() },
-            sweep: SweepConfig { nodes: nodes.min(10), dim: small, orderings: 1, protocol, seed, ..SweepConfig::default() },
+            convergence: ConvergenceConfig {
+                nodes,
+                dim,
+                orderings,
+                protocol,
+                seed,
+                ..ConvergenceConfig::default()
+            },
+            partition: PartitionConfig {
+                nodes,
+                dim,
+                protocol,
+                seed,
+                phases,
+                ..PartitionConfig::default()
+            },
+            sweep: SweepConfig {
+                nodes: nodes.min(10),
+                dim: small,
+                orderings: 1,
+                protocol,
+                seed,
+                ..SweepConfig::default()
+            },
             scale: ScaleConfig {
                 sizes: ScaleConfig::seed_sizes(nodes.min(50)),
                 dim: small,
@@ -89,13 +125,33 @@ pub fn assemble(config: &SuiteConfig, results: SuiteResults) -> SuiteReport {
     let part = |name: &str, passed: bool, fp: &str| Check {
         name: name.into(),
         passed,
-        detail: format!("{} (fingerprint {})", if passed { "passed" } else { "FAILED" }, &fp[..16]),
+        detail: format!(
+            "{} (fingerprint {})",
+            if passed { "passed" } else { "FAILED" },
+            &fp[..16]
+        ),
     };
     let checks = vec![
-        part("1. convergence", results.convergence.verdict.passed, &results.convergence.fingerprint),
-        part("2. partition and healing", results.partition.verdict.passed, &results.partition.fingerprint),
-        part("3. strategy sweep", results.sweep.verdict.passed, &results.sweep.fingerprint),
-        part("4. scalability", results.scale.verdict.passed, &results.scale.fingerprint),
+        part(
+            "1. convergence",
+            results.convergence.verdict.passed,
+            &results.convergence.fingerprint,
+        ),
+        part(
+            "2. partition and healing",
+            results.partition.verdict.passed,
+            &results.partition.fingerprint,
+        ),
+        part(
+            "3. strategy sweep",
+            results.sweep.verdict.passed,
+            &results.sweep.fingerprint,
+        ),
+        part(
+            "4. scalability",
+            results.scale.verdict.passed,
+            &results.scale.fingerprint,
+        ),
     ];
     Report::new(NAME, config.clone(), results, Verdict::from_checks(checks))
 }

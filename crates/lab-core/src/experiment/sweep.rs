@@ -154,7 +154,13 @@ pub fn sweep_one(config: &SweepConfig, name: &str) -> Result<StrategyRow, LabErr
             row.state_digest = report.results.oracle_state_digest.clone();
             row.resolved_digest = report.results.oracle_resolved_digest.clone();
             if !report.verdict.passed {
-                let failed: Vec<String> = report.verdict.checks.iter().filter(|c| !c.passed).map(|c| c.name.clone()).collect();
+                let failed: Vec<String> = report
+                    .verdict
+                    .checks
+                    .iter()
+                    .filter(|c| !c.passed)
+                    .map(|c| c.name.clone())
+                    .collect();
                 row.problem = Some(format!("failed: {}", failed.join(", ")));
             }
         }
@@ -164,10 +170,20 @@ pub fn sweep_one(config: &SweepConfig, name: &str) -> Result<StrategyRow, LabErr
         }
         Err(e) => return Err(e),
     }
-    let tensors: Vec<Tensor> = (0..config.nodes).map(|i| synthetic_tensor(config.seed, i, config.dim)).collect();
+    let tensors: Vec<Tensor> = (0..config.nodes)
+        .map(|i| synthetic_tensor(config.seed, i, config.dim))
+        .collect();
     let base = synthetic_base(config.seed, config.dim);
     let layer2 = resolve_once(config, name)?;
-    row.negative_control = pairwise_gossip(name, &tensors, info.needs_base.then_some(&base), config.seed, 0, &layer2).ok();
+    row.negative_control = pairwise_gossip(
+        name,
+        &tensors,
+        info.needs_base.then_some(&base),
+        config.seed,
+        0,
+        &layer2,
+    )
+    .ok();
     Ok(row)
 }
 
@@ -203,12 +219,23 @@ pub fn resolve_once(config: &SweepConfig, name: &str) -> Result<Tensor, LabError
 
 /// Builds the report from the rows.
 pub fn assemble(config: &SweepConfig, rows: Vec<StrategyRow>) -> SweepReport {
-    let ran: Vec<&StrategyRow> = rows.iter().filter(|r| r.problem.as_deref().is_none_or(|p| p.starts_with("failed"))).collect();
+    let ran: Vec<&StrategyRow> = rows
+        .iter()
+        .filter(|r| r.problem.as_deref().is_none_or(|p| p.starts_with("failed")))
+        .collect();
     let converged = ran.iter().filter(|r| r.layer1_converged).count();
-    let skipped: Vec<&str> = rows.iter().filter(|r| !ran.iter().any(|x| x.strategy == r.strategy)).map(|r| r.strategy.as_str()).collect();
+    let skipped: Vec<&str> = rows
+        .iter()
+        .filter(|r| !ran.iter().any(|x| x.strategy == r.strategy))
+        .map(|r| r.strategy.as_str())
+        .collect();
     let diverged = rows
         .iter()
-        .filter(|r| r.negative_control.as_ref().is_some_and(|n| n.distinct_models > 1))
+        .filter(|r| {
+            r.negative_control
+                .as_ref()
+                .is_some_and(|n| n.distinct_models > 1)
+        })
         .count();
     let measured = rows.iter().filter(|r| r.negative_control.is_some()).count();
     let checks = vec![
@@ -229,7 +256,12 @@ pub fn assemble(config: &SweepConfig, rows: Vec<StrategyRow>) -> SweepReport {
             ),
         },
     ];
-    Report::new(NAME, config.clone(), SweepResults { rows }, Verdict::from_checks(checks))
+    Report::new(
+        NAME,
+        config.clone(),
+        SweepResults { rows },
+        Verdict::from_checks(checks),
+    )
 }
 
 /// Runs the whole sweep natively (no timings; see the CLI for those).

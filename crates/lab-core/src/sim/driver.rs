@@ -59,7 +59,7 @@ impl OrderingDriver {
     /// A driver that declares convergence only from round `quiet_from` on,
     /// with every node up and no message in flight.
     pub fn with_quiet_from(schedule: Schedule, rounds_max: u32, quiet_from: u32) -> OrderingDriver {
-        assert!(rounds_max >= 1 && rounds_max <= super::ROUNDS_MAX);
+        assert!((1..=super::ROUNDS_MAX).contains(&rounds_max));
         OrderingDriver {
             schedule,
             rounds_max,
@@ -82,7 +82,11 @@ impl OrderingDriver {
             return Step::Finished;
         }
         if self.schedule.protocol == Protocol::AllPairs {
-            return if done == 0 { Step::AllPairs } else { Step::Finished };
+            return if done == 0 {
+                Step::AllPairs
+            } else {
+                Step::Finished
+            };
         }
         Step::Round(done + 1)
     }

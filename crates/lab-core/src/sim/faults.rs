@@ -129,30 +129,50 @@ pub struct FaultInterval {
 
 impl FaultPlan {
     pub fn is_empty(&self) -> bool {
-        self.partitions.is_empty() && self.link.is_none() && self.nodes.is_empty() && self.churn.is_empty()
+        self.partitions.is_empty()
+            && self.link.is_none()
+            && self.nodes.is_empty()
+            && self.churn.is_empty()
     }
 
     /// Checks the plan against the node count; returns a reason on error.
     pub fn validate(&self, nodes: u32) -> Result<(), String> {
         let events = self.partitions.len() + self.nodes.len() + self.churn.len();
         if events > FAULT_EVENTS_MAX {
-            return Err(format!("{events} fault events exceed the limit of {FAULT_EVENTS_MAX}"));
+            return Err(format!(
+                "{events} fault events exceed the limit of {FAULT_EVENTS_MAX}"
+            ));
         }
         for p in &self.partitions {
             if p.start == 0 || p.heal <= p.start {
-                return Err(format!("partition must start at round ≥ 1 and heal after it starts (got {}..{})", p.start, p.heal));
+                return Err(format!(
+                    "partition must start at round ≥ 1 and heal after it starts (got {}..{})",
+                    p.start, p.heal
+                ));
             }
             match p.shape {
-                PartitionShape::Groups { k } | PartitionShape::ModGroups { k } if k < 2 || k > nodes => {
-                    return Err(format!("partitions: {k} groups needs 2 ≤ groups ≤ nodes ({nodes})"));
+                PartitionShape::Groups { k } | PartitionShape::ModGroups { k }
+                    if k < 2 || k > nodes =>
+                {
+                    return Err(format!(
+                        "partitions: {k} groups needs 2 ≤ groups ≤ nodes ({nodes})"
+                    ));
                 }
                 PartitionShape::Isolated { node } if node >= nodes => {
-                    return Err(format!("partitions: node {node} does not exist ({nodes} nodes)"));
+                    return Err(format!(
+                        "partitions: node {node} does not exist ({nodes} nodes)"
+                    ));
                 }
-                PartitionShape::MajorityMinority { minority } if minority == 0 || 2 * minority >= nodes => {
+                PartitionShape::MajorityMinority { minority }
+                    if minority == 0 || 2 * minority >= nodes =>
+                {
                     return Err(format!("partitions: a minority of {minority} must be ≥ 1 and below half of {nodes}"));
                 }
-                PartitionShape::RandomHalves | PartitionShape::Bridge | PartitionShape::Asymmetric if nodes < 3 => {
+                PartitionShape::RandomHalves
+                | PartitionShape::Bridge
+                | PartitionShape::Asymmetric
+                    if nodes < 3 =>
+                {
                     return Err("partitions: this shape needs at least 3 nodes".into());
                 }
                 _ => {}
@@ -168,7 +188,10 @@ impl FaultPlan {
                 return Err("loss probability 1 never delivers anything".into());
             }
             if l.delay_max > DELAY_ROUNDS_MAX {
-                return Err(format!("delay of {} rounds exceeds {DELAY_ROUNDS_MAX}", l.delay_max));
+                return Err(format!(
+                    "delay of {} rounds exceeds {DELAY_ROUNDS_MAX}",
+                    l.delay_max
+                ));
             }
             if l.end <= l.start {
                 return Err("message faults must end after they start".into());
@@ -211,12 +234,20 @@ impl FaultPlan {
     pub fn intervals(&self) -> Vec<FaultInterval> {
         let mut out = Vec::new();
         for p in &self.partitions {
-            out.push(FaultInterval { kind: "partition".into(), label: p.shape.label(), start: p.start, end: p.heal });
+            out.push(FaultInterval {
+                kind: "partition".into(),
+                label: p.shape.label(),
+                start: p.start,
+                end: p.heal,
+            });
         }
         if let Some(l) = &self.link {
             out.push(FaultInterval {
                 kind: "messages".into(),
-                label: format!("loss {}, duplication {}, delay ≤ {}", l.loss, l.duplicate, l.delay_max),
+                label: format!(
+                    "loss {}, duplication {}, delay ≤ {}",
+                    l.loss, l.duplicate, l.delay_max
+                ),
                 start: l.start,
                 end: l.end,
             });
@@ -227,7 +258,12 @@ impl FaultPlan {
                 NodeFaultKind::CrashLoseState => "crash (state lost)",
                 NodeFaultKind::Pause => "pause",
             };
-            out.push(FaultInterval { kind: "node".into(), label: format!("node {} {what}", f.node), start: f.start, end: f.end });
+            out.push(FaultInterval {
+                kind: "node".into(),
+                label: format!("node {} {what}", f.node),
+                start: f.start,
+                end: f.end,
+            });
         }
         for c in &self.churn {
             let what = match c.action {
@@ -295,7 +331,8 @@ impl PhaseLayout {
             }
         }
         let groups = group_of.iter().copied().max().unwrap_or(0) + 1;
-        let members = |g: u32| -> Vec<u32> { (0..nodes).filter(|&i| group_of[i as usize] == g).collect() };
+        let members =
+            |g: u32| -> Vec<u32> { (0..nodes).filter(|&i| group_of[i as usize] == g).collect() };
         let (class_of, targets) = match (phase.shape, bridge) {
             (PartitionShape::Bridge, Some(b)) => {
                 // Classes: 0 and 1 are the sides; 2 is the bridge (reaches all).
@@ -318,7 +355,13 @@ impl PhaseLayout {
             }
             _ => (group_of.clone(), (0..groups).map(members).collect()),
         };
-        PhaseLayout { start: phase.start, heal: phase.heal, group_of, class_of, targets }
+        PhaseLayout {
+            start: phase.start,
+            heal: phase.heal,
+            group_of,
+            class_of,
+            targets,
+        }
     }
 
     pub fn active(&self, round: u32) -> bool {
@@ -345,9 +388,19 @@ pub struct LinkFate {
 
 impl LinkFaults {
     /// The fate of the message `from → to` of `kind` in `round`.
-    pub fn fate(&self, seed: u64, ordering: u32, round: u32, from: u32, to: u32, kind: u64) -> LinkFate {
+    pub fn fate(
+        &self,
+        seed: u64,
+        ordering: u32,
+        round: u32,
+        from: u32,
+        to: u32,
+        kind: u64,
+    ) -> LinkFate {
         if round < self.start || round >= self.end {
-            return LinkFate { delays: [Some(0), None] };
+            return LinkFate {
+                delays: [Some(0), None],
+            };
         }
         let mut s = Stream::new(
             seed,
@@ -355,11 +408,19 @@ impl LinkFaults {
             &[ordering as u64, round as u64, from as u64, to as u64, kind],
         );
         if s.chance(self.loss) {
-            return LinkFate { delays: [None, None] };
+            return LinkFate {
+                delays: [None, None],
+            };
         }
         let delay = |s: &mut Stream| Some(s.below(self.delay_max as u64 + 1) as u32);
         let first = delay(&mut s);
-        let second = if s.chance(self.duplicate) { delay(&mut s) } else { None };
-        LinkFate { delays: [first, second] }
+        let second = if s.chance(self.duplicate) {
+            delay(&mut s)
+        } else {
+            None
+        };
+        LinkFate {
+            delays: [first, second],
+        }
     }
 }

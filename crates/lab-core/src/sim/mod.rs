@@ -26,10 +26,10 @@ pub mod driver;
 pub mod faults;
 
 use crate::crdt::{ConflictPolicy, Contribution, ContributionSet, Hlc, ReplicaId};
-use faults::{ChurnAction, FaultPlan, LinkFate, NodeFaultKind, PhaseLayout};
 use crate::error::ConfigError;
 use crate::hash::Digest;
 use crate::rng::{Purpose, Stream};
+use faults::{ChurnAction, FaultPlan, LinkFate, NodeFaultKind, PhaseLayout};
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
 use std::str::FromStr;
@@ -296,12 +296,22 @@ impl Executor {
         hosted: Range<u32>,
         source: Arc<dyn Contributions>,
     ) -> Executor {
-        assert!(hosted.end <= schedule.nodes, "hosted range beyond the node count");
-        let nodes = hosted.clone().map(|i| Arc::new(source.initial(i))).collect();
+        assert!(
+            hosted.end <= schedule.nodes,
+            "hosted range beyond the node count"
+        );
+        let nodes = hosted
+            .clone()
+            .map(|i| Arc::new(source.initial(i)))
+            .collect();
         let meta = hosted
             .clone()
             .map(|i| NodeMeta {
-                clock: Hlc { time: 0, logical: 0, node: i },
+                clock: Hlc {
+                    time: 0,
+                    logical: 0,
+                    node: i,
+                },
                 incarnation: 0,
                 version: 1,
             })
@@ -344,7 +354,11 @@ impl Executor {
 
     /// Whether `node` is up (not crashed or paused) in `round`.
     pub fn live(&self, round: u32, node: u32) -> bool {
-        !self.plan.nodes.iter().any(|f| f.node == node && round >= f.start && round < f.end)
+        !self
+            .plan
+            .nodes
+            .iter()
+            .any(|f| f.node == node && round >= f.start && round < f.end)
     }
 
     /// The partition phase active in `round`, if any (the first listed wins).
@@ -359,11 +373,18 @@ impl Executor {
             return self.schedule.peers(round, node);
         };
         let targets = phase.targets(node);
-        let me = targets.binary_search(&node).ok().map_or(targets.len() as u32, |i| i as u32);
+        let me = targets
+            .binary_search(&node)
+            .ok()
+            .map_or(targets.len() as u32, |i| i as u32);
         let available = targets.len() as u32 - u32::from((me as usize) < targets.len());
         let k = self.schedule.fanout.min(available);
         let sch = self.schedule;
-        let mut s = Stream::new(sch.seed, Purpose::Peers, &[sch.ordering as u64, round as u64, node as u64]);
+        let mut s = Stream::new(
+            sch.seed,
+            Purpose::Peers,
+            &[sch.ordering as u64, round as u64, node as u64],
+        );
         s.distinct_excluding(targets.len() as u32, k, me)
             .into_iter()
             .map(|i| targets[i as usize])
@@ -372,7 +393,7 @@ impl Executor {
 
     /// Whether a message `from → to` sent in `round` crosses the partition.
     fn reaches(&self, round: u32, from: u32, to: u32) -> bool {
-        self.phase(round).map_or(true, |p| p.reaches(from, to))
+        self.phase(round).is_none_or(|p| p.reaches(from, to))
     }
 
     /// Statuses of all hosted nodes after `round`.
@@ -380,7 +401,11 @@ impl Executor {
         self.hosted
             .clone()
             .zip(&self.nodes)
-            .map(|(i, s)| NodeStatus { node: i, digest: s.replica_digest(), live: self.live(round, i) })
+            .map(|(i, s)| NodeStatus {
+                node: i,
+                digest: s.replica_digest(),
+                live: self.live(round, i),
+            })
             .collect()
     }
 
@@ -397,8 +422,18 @@ impl Executor {
         }
         let policy = self.source.policy();
         let hosted = self.hosted.clone();
-        for c in plan.churn.iter().filter(|c| c.round == round && hosted.contains(&c.node)) {
-            let mut log = AppliedChurn { round, node: c.node, action: c.action, version: 0, applied: false };
+        for c in plan
+            .churn
+            .iter()
+            .filter(|c| c.round == round && hosted.contains(&c.node))
+        {
+            let mut log = AppliedChurn {
+                round,
+                node: c.node,
+                action: c.action,
+                version: 0,
+                applied: false,
+            };
             if self.live(round, c.node) {
                 let slot = self.slot(c.node);
                 let meta = &mut self.meta[slot];
@@ -415,7 +450,10 @@ impl Executor {
                     ChurnAction::Remove => set.remove(&self.source.model_id(c.node)),
                 };
             }
-            assert!(self.churn_log.len() < faults::FAULT_EVENTS_MAX, "churn log limit");
+            assert!(
+                self.churn_log.len() < faults::FAULT_EVENTS_MAX,
+                "churn log limit"
+            );
             self.churn_log.push(log);
         }
     }
@@ -429,7 +467,10 @@ impl Executor {
     /// their state at the start of the round.
     pub fn emit(&mut self, round: u32) -> Emission {
         let sch = self.schedule;
-        assert!(sch.protocol != Protocol::AllPairs, "all-pairs has no rounds");
+        assert!(
+            sch.protocol != Protocol::AllPairs,
+            "all-pairs has no rounds"
+        );
         self.begin_round(round);
         let mut out = Emission::default();
         for node in self.hosted.clone() {
@@ -454,7 +495,10 @@ impl Executor {
                     continue;
                 }
                 for peer in self.peers(round, requester) {
-                    if self.hosts(peer) && self.live(round, peer) && self.request_arrives(round, requester, peer) {
+                    if self.hosts(peer)
+                        && self.live(round, peer)
+                        && self.request_arrives(round, requester, peer)
+                    {
                         self.send(&mut out, round, peer, requester, MsgKind::PullReply);
                     }
                 }
@@ -472,14 +516,24 @@ impl Executor {
         match &self.plan.link {
             None => true,
             Some(l) => {
-                let fate = l.fate(self.schedule.seed, self.schedule.ordering, round, from, to, PULL_REQUEST_TAG);
+                let fate = l.fate(
+                    self.schedule.seed,
+                    self.schedule.ordering,
+                    round,
+                    from,
+                    to,
+                    PULL_REQUEST_TAG,
+                );
                 fate.delays[0].is_some()
             }
         }
     }
 
     fn send(&self, out: &mut Emission, round: u32, from: u32, to: u32, kind: MsgKind) {
-        assert!(out.envelopes.len() < MESSAGES_PER_ROUND_MAX, "messages per round limit");
+        assert!(
+            out.envelopes.len() < MESSAGES_PER_ROUND_MAX,
+            "messages per round limit"
+        );
         let payload = &self.nodes[self.slot(from)];
         out.counters.messages += 1;
         out.counters.metadata_bytes += payload.encoded_len() as u64;
@@ -488,8 +542,17 @@ impl Executor {
             return;
         }
         let fate = match &self.plan.link {
-            None => LinkFate { delays: [Some(0), None] },
-            Some(l) => l.fate(self.schedule.seed, self.schedule.ordering, round, from, to, kind.tag()),
+            None => LinkFate {
+                delays: [Some(0), None],
+            },
+            Some(l) => l.fate(
+                self.schedule.seed,
+                self.schedule.ordering,
+                round,
+                from,
+                to,
+                kind.tag(),
+            ),
         };
         if fate.delays[0].is_none() {
             out.counters.dropped += 1;
@@ -513,13 +576,21 @@ impl Executor {
     /// the nodes' digests.
     pub fn deliver(&mut self, round: u32, inbox: Vec<Envelope>) -> RoundReport {
         for e in &inbox {
-            assert!(self.hosts(e.to), "envelope for node {} routed to the wrong executor", e.to);
+            assert!(
+                self.hosts(e.to),
+                "envelope for node {} routed to the wrong executor",
+                e.to
+            );
             assert!(e.deliver_at >= round, "envelope delivered after its round");
         }
         self.pending.extend(inbox);
-        assert!(self.pending.len() <= MESSAGES_PER_ROUND_MAX, "pending message limit");
-        let (mut due, later): (Vec<Envelope>, Vec<Envelope>) =
-            std::mem::take(&mut self.pending).into_iter().partition(|e| e.deliver_at == round);
+        assert!(
+            self.pending.len() <= MESSAGES_PER_ROUND_MAX,
+            "pending message limit"
+        );
+        let (mut due, later): (Vec<Envelope>, Vec<Envelope>) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|e| e.deliver_at == round);
         self.pending = later;
         // Canonical order first, so the result never depends on arrival order.
         due.sort_by_key(Envelope::order_key);
@@ -547,7 +618,10 @@ impl Executor {
             }
         }
         counters.pending = self.pending.len() as u64;
-        RoundReport { counters, nodes: self.statuses(round) }
+        RoundReport {
+            counters,
+            nodes: self.statuses(round),
+        }
     }
 
     /// The seed lab's sequential schedule for this ordering: a shuffled node
@@ -569,7 +643,10 @@ impl Executor {
             "all-pairs needs every node in one executor"
         );
         let mut counters = Counters::default();
-        for (i, j) in all_pairs_order(&sch).into_iter().filter(|&(i, j)| keep(i, j)) {
+        for (i, j) in all_pairs_order(&sch)
+            .into_iter()
+            .filter(|&(i, j)| keep(i, j))
+        {
             let (dst, src) = pair_mut(&mut self.nodes, i as usize, j as usize);
             counters.messages += 1;
             counters.metadata_bytes += src.encoded_len() as u64;
@@ -578,7 +655,10 @@ impl Executor {
                 counters.joins_changed += 1;
             }
         }
-        RoundReport { counters, nodes: self.statuses(1) }
+        RoundReport {
+            counters,
+            nodes: self.statuses(1),
+        }
     }
 }
 
@@ -599,8 +679,12 @@ pub fn all_pairs_order(sch: &Schedule) -> Vec<(u32, u32)> {
     let mut out = Vec::with_capacity(n as usize * (n as usize).saturating_sub(1));
     for &i in &order {
         let mut targets: Vec<u32> = (0..n).filter(|&j| j != i).collect();
-        Stream::new(sch.seed, Purpose::Schedule, &[sch.ordering as u64, 1, i as u64])
-            .shuffle(&mut targets);
+        Stream::new(
+            sch.seed,
+            Purpose::Schedule,
+            &[sch.ordering as u64, 1, i as u64],
+        )
+        .shuffle(&mut targets);
         out.extend(targets.into_iter().map(|j| (i, j)));
     }
     out

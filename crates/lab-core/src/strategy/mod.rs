@@ -146,7 +146,10 @@ pub trait Strategy: Send + Sync {
 
 /// Every registered strategy, reference family first, in a fixed order.
 pub fn registry() -> impl Iterator<Item = &'static dyn Strategy> {
-    reference::ALL.iter().copied().chain(literature::ALL.iter().copied())
+    reference::ALL
+        .iter()
+        .copied()
+        .chain(literature::ALL.iter().copied())
 }
 
 /// Looks a strategy up by name.
@@ -180,7 +183,10 @@ pub fn resolve_params(info: &StrategyInfo, given: &Params) -> Result<Params, Mer
         }
         if let ParamValue::Str(s) = &value {
             if !spec.choices.is_empty() && !spec.choices.contains(&s.as_str()) {
-                return Err(bad(spec.name, format!("'{s}' is not one of {:?}", spec.choices)));
+                return Err(bad(
+                    spec.name,
+                    format!("'{s}' is not one of {:?}", spec.choices),
+                ));
             }
         }
         out.insert(spec.name.to_string(), value);

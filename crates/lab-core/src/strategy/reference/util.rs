@@ -70,7 +70,10 @@ pub(crate) fn shape_mismatch(what: &str, expected: &[usize], got: &[usize]) -> M
 }
 
 /// The base, which `check_structure` guaranteed for base-required strategies.
-pub(crate) fn base<'a>(info: &StrategyInfo, inputs: &MergeInputs<'a>) -> Result<&'a Tensor, MergeError> {
+pub(crate) fn base<'a>(
+    info: &StrategyInfo,
+    inputs: &MergeInputs<'a>,
+) -> Result<&'a Tensor, MergeError> {
     inputs
         .base
         .ok_or_else(|| MergeError::MissingBase(info.name.to_string()))
@@ -78,13 +81,13 @@ pub(crate) fn base<'a>(info: &StrategyInfo, inputs: &MergeInputs<'a>) -> Result<
 
 /// An optional base for strategies that do not require one: its shape must
 /// still match the contributions.
-pub(crate) fn optional_base<'a>(inputs: &MergeInputs<'a>) -> Result<Option<&'a Tensor>, MergeError> {
+pub(crate) fn optional_base<'a>(
+    inputs: &MergeInputs<'a>,
+) -> Result<Option<&'a Tensor>, MergeError> {
     match inputs.base {
-        Some(b) if b.shape() != inputs.tensors[0].shape() => Err(shape_mismatch(
-            "base",
-            inputs.tensors[0].shape(),
-            b.shape(),
-        )),
+        Some(b) if b.shape() != inputs.tensors[0].shape() => {
+            Err(shape_mismatch("base", inputs.tensors[0].shape(), b.shape()))
+        }
         other => Ok(other),
     }
 }
@@ -132,7 +135,9 @@ pub(crate) fn weighted_mean_of(inputs: &MergeInputs<'_>, w: &[f64]) -> Vec<f64> 
     let d = inputs.tensors[0].len();
     weighted_fold(
         d,
-        w.iter().copied().zip(inputs.tensors.iter().map(|t| t.data())),
+        w.iter()
+            .copied()
+            .zip(inputs.tensors.iter().map(|t| t.data())),
     )
 }
 
@@ -227,30 +232,36 @@ pub(crate) fn abs_all(a: &[f64]) -> Vec<f64> {
     a.iter().map(|x| x.abs()).collect()
 }
 
-/// Ascending sort by IEEE total order (no panics on NaN).
-pub(crate) fn sorted_asc(a: &[f64]) -> Vec<f64> {
-    let mut s = a.to_vec();
-    s.sort_by(f64::total_cmp);
-    s
+/// The `i`-th smallest value (0-based, IEEE total order, no panics on NaN):
+/// `sorted_ascending[i]`, found by selection in O(len) instead of a sort.
+/// `values` must be non-empty and `i < len`.
+pub(crate) fn kth_smallest(values: &[f64], i: usize) -> f64 {
+    let mut s = values.to_vec();
+    *s.select_nth_unstable_by(i, f64::total_cmp).1
 }
 
 /// numpy `percentile(values, pct)` with the default "linear" method
 /// (spec §1.5), including numpy's two-sided lerp. `values` must be
-/// non-empty.
+/// non-empty. The two order statistics are found by selection.
 pub(crate) fn percentile_linear(values: &[f64], pct: f64) -> f64 {
-    let s = sorted_asc(values);
-    let m = s.len();
+    let m = values.len();
     let q = pct / 100.0;
     let v = (m - 1) as f64 * q;
     if v >= (m - 1) as f64 {
-        return s[m - 1];
+        return values
+            .iter()
+            .copied()
+            .max_by(f64::total_cmp)
+            .unwrap_or(f64::NAN);
     }
+    let lo = if v < 0.0 { 0.0 } else { v.floor() };
+    let mut s = values.to_vec();
+    let (_, a, upper) = s.select_nth_unstable_by(lo as usize, f64::total_cmp);
+    let a = *a;
     if v < 0.0 {
-        return s[0];
+        return a;
     }
-    let lo = v.floor();
-    let i = lo as usize;
-    let (a, c) = (s[i], s[i + 1]);
+    let c = upper.iter().copied().min_by(f64::total_cmp).unwrap_or(a);
     let gamma = v - lo;
     let delta = c - a;
     if gamma >= 0.5 {
@@ -264,11 +275,13 @@ pub(crate) fn percentile_linear(values: &[f64], pct: f64) -> f64 {
 /// (star, adarank 1-D): `sorted_desc[idx]` where `idx` follows Python's
 /// indexing, so −1 wraps to the smallest value.
 pub(crate) fn kth_largest_py(values: &[f64], idx: i64) -> f64 {
-    let mut s = sorted_asc(values);
-    s.reverse();
-    let m = s.len() as i64;
-    let i = if idx < 0 { (m + idx).max(0) } else { idx.min(m - 1) };
-    s[i as usize]
+    let m = values.len() as i64;
+    let i = if idx < 0 {
+        (m + idx).max(0)
+    } else {
+        idx.min(m - 1)
+    };
+    kth_smallest(values, (m - 1 - i) as usize)
 }
 
 /// Mask `1.0` where `keep`, else `0.0`, applied by multiplication (spec
@@ -306,14 +319,11 @@ pub(crate) fn py_int(x: f64) -> usize {
 pub(crate) fn py_round_half_even(x: f64) -> i64 {
     let f = x.floor();
     let diff = x - f;
-    let r = if diff > 0.5 {
+    let even = (f / 2.0).floor() * 2.0 == f;
+    let r = if diff > 0.5 || (diff == 0.5 && !even) {
         f + 1.0
-    } else if diff < 0.5 {
-        f
-    } else if (f / 2.0).floor() * 2.0 == f {
-        f
     } else {
-        f + 1.0
+        f
     };
     r as i64
 }

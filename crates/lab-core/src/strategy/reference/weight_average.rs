@@ -1,12 +1,14 @@
 //! `weight_average` (spec §2.1): `Σ ŵ_i·x_i`, a left fold from zeros with
 //! normalised weights. FedAvg / a uniform model soup when weights are equal.
 
+use super::util::{prelude, weighted_mean_of};
 use crate::error::MergeError;
 use crate::strategy::{
     normalised_weights, Family, MergeInputs, Params, ReproClass, Strategy, StrategyInfo,
 };
 use crate::tensor::Tensor;
 
+/// `weight_average`: the normalised weighted mean, folded from zeros.
 pub struct WeightAverage;
 
 static INFO: StrategyInfo = StrategyInfo {
@@ -26,17 +28,10 @@ impl Strategy for WeightAverage {
     }
 
     fn merge(&self, inputs: &MergeInputs<'_>, _params: &Params) -> Result<Tensor, MergeError> {
-        if inputs.tensors.len() == 1 {
-            return Ok(inputs.tensors[0].clone());
+        if let Some(done) = prelude(&INFO, inputs)? {
+            return Ok(done);
         }
         let w = normalised_weights(inputs.weights)?;
-        let first = inputs.tensors[0];
-        let mut acc = vec![0.0f64; first.len()];
-        for (t, &wi) in inputs.tensors.iter().zip(&w) {
-            for (a, &x) in acc.iter_mut().zip(t.data()) {
-                *a += wi * x;
-            }
-        }
-        Ok(first.with_data(acc))
+        Ok(inputs.tensors[0].with_data(weighted_mean_of(inputs, &w)))
     }
 }
