@@ -546,6 +546,10 @@ pub struct ConvergenceResults {
     pub orderings: Vec<OrderingResult>,
     pub oracle_state_digest: String,
     pub oracle_resolved_digest: String,
+    /// The least metadata an oracle would send: every node receives every
+    /// other node's contribution row exactly once (causal context excluded).
+    /// Compare with each ordering's `metadata_bytes`.
+    pub metadata_bytes_oracle: u64,
 }
 
 /// The report type of this experiment.
@@ -677,8 +681,29 @@ pub fn assemble(
         orderings,
         oracle_state_digest: oracle.0.to_hex(),
         oracle_resolved_digest: oracle.1.to_hex(),
+        metadata_bytes_oracle: oracle_metadata_bytes(config),
     };
     Report::new(NAME, config.clone(), results, Verdict::from_checks(checks))
+}
+
+/// The oracle's metadata bytes for `config`: `(nodes − 1) ×` the encoded
+/// size of every contribution row. Row sizes do not depend on tensor data,
+/// so this needs no tensors (cheap on the browser's main thread).
+pub fn oracle_metadata_bytes(config: &ConvergenceConfig) -> u64 {
+    let mut all = ContributionSet::new();
+    for i in 0..config.nodes {
+        let stamp = Hlc { time: 0, logical: 0, node: i };
+        let c = Contribution::new(&model_id(i), 1, 1.0, Digest::ZERO, stamp).expect("valid");
+        let mut one = ContributionSet::new();
+        one.add(i, c, config.policy).expect("a fresh set accepts its first contribution");
+        all.join(&one);
+    }
+    let rows: u64 = all
+        .rows()
+        .iter()
+        .map(|r| postcard::experimental::serialized_size(r).expect("rows encode") as u64)
+        .sum();
+    rows * (config.nodes as u64 - 1)
 }
 
 /// Progress of a native run, for callers that show it.
