@@ -41,6 +41,11 @@ pub struct Args {
     /// Conflict policy for concurrent values of one model id: lww or fww.
     #[arg(long, default_value = "lww")]
     policy: String,
+    /// How states are exchanged: full (whole state per message) or delta
+    /// (request with causal context, reply with only what is missing; pull
+    /// and push-pull).
+    #[arg(long, default_value = "full")]
+    anti_entropy: String,
     /// In-process executors to spread the nodes over (the fingerprint must
     /// not depend on it).
     #[arg(long, default_value_t = 1)]
@@ -63,12 +68,17 @@ impl Args {
             ("rounds_max".into(), self.rounds_max.to_string()),
             ("resolve".into(), self.resolve.clone()),
             ("policy".into(), self.policy.clone()),
+            ("anti_entropy".into(), self.anti_entropy.clone()),
         ];
         pairs.retain(|(_, v)| !v.is_empty());
         let (config, issues) = ConvergenceConfig::from_query(&pairs);
         if let Some(i) = issues.first() {
-            let msg = i.message.split("; default").next().unwrap_or(&i.message);
-            return Err(format!("--{}: {msg}", i.key.replace('_', "-")));
+            let msg = i.message.split("; ").next().unwrap_or(&i.message);
+            return Err(if i.key.starts_with('(') {
+                msg.to_string()
+            } else {
+                format!("--{}: {msg}", i.key.replace('_', "-"))
+            });
         }
         debug_assert_eq!(
             config.resolve == ResolveMode::EveryNode,
@@ -148,7 +158,13 @@ fn print_table(r: &ConvergenceReport) {
         );
     }
     let oracle = r.results.metadata_bytes_oracle.max(1) as f64;
-    let worst = r.results.orderings.iter().map(|o| o.metadata_bytes).max().unwrap_or(0) as f64;
+    let worst = r
+        .results
+        .orderings
+        .iter()
+        .map(|o| o.metadata_bytes)
+        .max()
+        .unwrap_or(0) as f64;
     println!();
     println!(
         "metadata bytes: an oracle would send {} (every row to every node once); the protocol sent up to {:.1}× that",

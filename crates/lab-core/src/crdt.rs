@@ -417,6 +417,31 @@ impl Delta {
     pub fn rows(&self) -> &[Row] {
         &self.rows
     }
+
+    /// Checks what a decoded delta must satisfy before it is joined: rows
+    /// sorted by key and covered by the context, keep-list sorted.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        if self
+            .rows
+            .windows(2)
+            .any(|w| w[0].key_cmp(&w[1]) != Ordering::Less)
+        {
+            return Err("delta rows are not sorted".into());
+        }
+        if self.keep.windows(2).any(|w| w[0] >= w[1]) {
+            return Err("delta keep-list is not sorted".into());
+        }
+        if let Some(r) = self.rows.iter().find(|r| !self.context.covers(r.dot)) {
+            return Err(format!(
+                "delta row {:?} is not covered by its context",
+                r.dot
+            ));
+        }
+        if self.rows.len() > SET_ROWS_MAX || self.keep.len() > SET_ROWS_MAX {
+            return Err("delta exceeds the set limits".into());
+        }
+        Ok(())
+    }
 }
 
 impl ContributionSet {

@@ -4,7 +4,7 @@
 
 use lab_core::crdt::ConflictPolicy;
 use lab_core::experiment::convergence::{run, run_with, ConvergenceConfig, ResolveMode};
-use lab_core::sim::Protocol;
+use lab_core::sim::{AntiEntropy, Protocol};
 use lab_core::{ConfigError, LabError};
 
 fn config(nodes: u32, protocol: Protocol, fanout: u32) -> ConvergenceConfig {
@@ -250,6 +250,7 @@ fn permalink_round_trips() {
         rounds_max: 50,
         resolve: ResolveMode::OncePerState,
         policy: ConflictPolicy::FirstWriterWins,
+        anti_entropy: AntiEntropy::Delta,
     };
     let (back, issues) = ConvergenceConfig::from_query(&c.to_query());
     assert!(issues.is_empty(), "{issues:?}");
@@ -282,4 +283,53 @@ fn bad_query_values_fall_back_to_defaults_and_name_the_parameter() {
     assert_eq!(c.nodes, 30);
     let (_, issues) = ConvergenceConfig::from_query(&pairs(&[("dim", "100000")]));
     assert_eq!(issues[0].key, "dim");
+}
+
+#[test]
+fn delta_anti_entropy_reaches_the_same_state_with_fewer_bytes() {
+    for protocol in [Protocol::Pull, Protocol::PushPull] {
+        let full = ConvergenceConfig {
+            nodes: 60,
+            orderings: 2,
+            ..config(60, protocol, 1)
+        };
+        let delta = ConvergenceConfig {
+            anti_entropy: AntiEntropy::Delta,
+            ..full.clone()
+        };
+        let a = run(&full).unwrap();
+        let b = check_experiment(&delta);
+        let b = run(&delta)
+            .map(|r| {
+                assert_eq!(r.fingerprint, b);
+                r
+            })
+            .unwrap();
+        assert!(b.verdict.passed);
+        assert_eq!(
+            a.results.orderings[0].state_digest,
+            b.results.orderings[0].state_digest
+        );
+        assert_eq!(
+            a.results.orderings[0].resolved_digest,
+            b.results.orderings[0].resolved_digest
+        );
+        let bytes = |r: &lab_core::experiment::convergence::ConvergenceReport| {
+            r.results.orderings[0].metadata_bytes
+        };
+        assert!(
+            bytes(&b) * 2 < bytes(&a),
+            "{protocol:?}: delta {} vs full {}",
+            bytes(&b),
+            bytes(&a)
+        );
+    }
+    let push = ConvergenceConfig {
+        anti_entropy: AntiEntropy::Delta,
+        ..config(10, Protocol::Push, 1)
+    };
+    assert!(matches!(
+        run(&push),
+        Err(LabError::Config(ConfigError::Invalid(_)))
+    ));
 }

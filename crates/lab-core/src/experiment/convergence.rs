@@ -16,8 +16,8 @@ use crate::report::{Check, Report, Verdict};
 use crate::sim::driver::{OrderingDriver, RoundStats, Step};
 use crate::sim::faults::{ChurnAction, FaultPlan};
 use crate::sim::{
-    decode_envelopes, encode_envelopes, partition_nodes, Contributions, Envelope, Executor,
-    Protocol, RoundReport, Schedule, NODES_MAX, ROUNDS_MAX,
+    decode_envelopes, encode_envelopes, partition_nodes, AntiEntropy, Contributions, Envelope,
+    Executor, Protocol, RoundReport, Schedule, NODES_MAX, ROUNDS_MAX,
 };
 use crate::strategy::{self, params_bytes, MergeInputs, Params};
 use crate::tensor::Tensor;
@@ -72,6 +72,7 @@ pub struct ConvergenceConfig {
     pub rounds_max: u32,
     pub resolve: ResolveMode,
     pub policy: ConflictPolicy,
+    pub anti_entropy: AntiEntropy,
 }
 
 impl Default for ConvergenceConfig {
@@ -88,6 +89,7 @@ impl Default for ConvergenceConfig {
             rounds_max: 1000,
             resolve: ResolveMode::EveryNode,
             policy: ConflictPolicy::LastWriterWins,
+            anti_entropy: AntiEntropy::Full,
         }
     }
 }
@@ -135,13 +137,20 @@ impl ConvergenceConfig {
         if strategy::find(&self.strategy).is_none() {
             return Err(ConfigError::UnknownStrategy(self.strategy.clone()));
         }
+        if self.anti_entropy == AntiEntropy::Delta
+            && !matches!(self.protocol, Protocol::Pull | Protocol::PushPull)
+        {
+            return Err(ConfigError::Invalid(
+                "delta anti-entropy answers requests: use pull or push-pull".into(),
+            ));
+        }
         Ok(())
     }
 
     /// The equivalent `lab-cli` command line.
     pub fn cli_command(&self) -> String {
         format!(
-            "lab-cli convergence --nodes {} --dim {} --orderings {} --protocol {} --fanout {} --strategy {} --seed {} --rounds-max {} --resolve {} --policy {}",
+            "lab-cli convergence --nodes {} --dim {} --orderings {} --protocol {} --fanout {} --strategy {} --seed {} --rounds-max {} --resolve {} --policy {} --anti-entropy {}",
             self.nodes,
             self.dim,
             self.orderings,
@@ -151,7 +160,8 @@ impl ConvergenceConfig {
             self.seed,
             self.rounds_max,
             self.resolve.name(),
-            self.policy.name()
+            self.policy.name(),
+            self.anti_entropy.name()
         )
     }
 
@@ -223,6 +233,14 @@ pub static FIELDS: &[Field<ConvergenceConfig>] = &[
                     )))
                 }
             };
+            Ok(())
+        },
+    ),
+    Field::text(
+        "anti_entropy",
+        |c| c.anti_entropy.name().into(),
+        |c, v| {
+            c.anti_entropy = v.parse()?;
             Ok(())
         },
     ),
@@ -462,7 +480,10 @@ impl Host {
             workload: Arc::clone(&workload),
             policy: config.policy,
         });
-        let executor = Executor::with_plan(schedule(config, ordering), plan, hosted, source);
+        let mut executor = Executor::with_plan(schedule(config, ordering), plan, hosted, source);
+        if config.protocol != Protocol::AllPairs {
+            executor.set_anti_entropy(config.anti_entropy);
+        }
         Ok(Host {
             executor,
             resolver,
@@ -692,10 +713,15 @@ pub fn assemble(
 pub fn oracle_metadata_bytes(config: &ConvergenceConfig) -> u64 {
     let mut all = ContributionSet::new();
     for i in 0..config.nodes {
-        let stamp = Hlc { time: 0, logical: 0, node: i };
+        let stamp = Hlc {
+            time: 0,
+            logical: 0,
+            node: i,
+        };
         let c = Contribution::new(&model_id(i), 1, 1.0, Digest::ZERO, stamp).expect("valid");
         let mut one = ContributionSet::new();
-        one.add(i, c, config.policy).expect("a fresh set accepts its first contribution");
+        one.add(i, c, config.policy)
+            .expect("a fresh set accepts its first contribution");
         all.join(&one);
     }
     let rows: u64 = all

@@ -24,7 +24,7 @@ use crate::sim::faults::{
     ChurnAction, ChurnEvent, FaultPlan, LinkFaults, NodeFault, NodeFaultKind, PartitionPhase,
     PartitionShape,
 };
-use crate::sim::Protocol;
+use crate::sim::{AntiEntropy, Protocol};
 use crate::workload::model_id;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -129,6 +129,11 @@ pub fn draw(seed: u64) -> FuzzCase {
             ConflictPolicy::LastWriterWins
         } else {
             ConflictPolicy::FirstWriterWins
+        },
+        anti_entropy: if protocol != Protocol::Push && s.chance(0.5) {
+            AntiEntropy::Delta
+        } else {
+            AntiEntropy::Full
         },
     };
     FuzzCase {

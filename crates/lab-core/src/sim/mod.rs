@@ -25,7 +25,9 @@
 pub mod driver;
 pub mod faults;
 
-use crate::crdt::{ConflictPolicy, Contribution, ContributionSet, Hlc, ReplicaId};
+use crate::crdt::{
+    ConflictPolicy, Contribution, ContributionSet, Delta, Hlc, ReplicaId, VersionVector,
+};
 use crate::error::ConfigError;
 use crate::hash::Digest;
 use crate::rng::{Purpose, Stream};
@@ -136,6 +138,10 @@ pub enum MsgKind {
     Push,
     /// State sent in reply to a pull request.
     PullReply,
+    /// A request carrying the requester's causal context (delta mode).
+    PullRequest,
+    /// The rows a requester lacks, since the context it sent (delta mode).
+    DeltaReply,
 }
 
 impl MsgKind {
@@ -143,14 +149,80 @@ impl MsgKind {
         match self {
             MsgKind::Push => 1,
             MsgKind::PullReply => 2,
+            MsgKind::PullRequest => 4,
+            MsgKind::DeltaReply => 5,
         }
     }
 }
 
-/// Fault-stream tag of a pull request.
+/// Fault-stream tag of a pull request (full-state mode, where requests are
+/// accounted but not simulated as envelopes).
 const PULL_REQUEST_TAG: u64 = 3;
 
-/// A message between nodes. The payload is a full state snapshot.
+/// How replicas exchange state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AntiEntropy {
+    /// Every message carries the sender's whole state.
+    #[default]
+    Full,
+    /// Request/reply: a request carries the requester's causal context; the
+    /// reply, one round later, carries only what the requester lacks (δ-CRDT
+    /// anti-entropy; correct under loss, duplication and reordering because
+    /// a reply is applied only if its context is still below the receiver's).
+    Delta,
+}
+
+impl AntiEntropy {
+    pub fn name(self) -> &'static str {
+        match self {
+            AntiEntropy::Full => "full",
+            AntiEntropy::Delta => "delta",
+        }
+    }
+}
+
+impl FromStr for AntiEntropy {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<AntiEntropy, ConfigError> {
+        match s {
+            "full" => Ok(AntiEntropy::Full),
+            "delta" => Ok(AntiEntropy::Delta),
+            _ => Err(ConfigError::Invalid(format!(
+                "unknown anti-entropy '{s}' (full or delta)"
+            ))),
+        }
+    }
+}
+
+/// A message body.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Payload {
+    State(Arc<ContributionSet>),
+    Request(Arc<VersionVector>),
+    Delta {
+        since: Arc<VersionVector>,
+        delta: Arc<Delta>,
+    },
+}
+
+impl Payload {
+    /// Bytes a real network would move for this body. A delta reply names
+    /// its request with an 8-byte id instead of repeating the context.
+    fn wire_bytes(&self) -> u64 {
+        match self {
+            Payload::State(s) => s.encoded_len() as u64,
+            Payload::Request(c) => encoded_size(&**c),
+            Payload::Delta { delta, .. } => encoded_size(&**delta) + 8,
+        }
+    }
+}
+
+fn encoded_size<T: Serialize>(value: &T) -> u64 {
+    postcard::experimental::serialized_size(value).expect("payloads encode") as u64
+}
+
+/// A message between nodes.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Envelope {
     pub from: u32,
@@ -161,7 +233,7 @@ pub struct Envelope {
     pub deliver_at: u32,
     /// 0, or 1 for the duplicate of a duplicated message.
     pub copy: u8,
-    pub payload: Arc<ContributionSet>,
+    pub payload: Payload,
 }
 
 impl Envelope {
@@ -182,6 +254,9 @@ pub struct Counters {
     pub dropped: u64,
     /// Messages waiting in delay queues at the end of the round.
     pub pending: u64,
+    /// Delta replies discarded because their context was no longer below
+    /// the receiver's (it lost its state in between).
+    pub stale: u64,
 }
 
 impl Counters {
@@ -192,6 +267,7 @@ impl Counters {
         self.joins_changed += o.joins_changed;
         self.dropped += o.dropped;
         self.pending += o.pending;
+        self.stale += o.stale;
     }
 }
 
@@ -267,6 +343,10 @@ pub struct Executor {
     pending: Vec<Envelope>,
     /// Churn events applied, in order (for invariant checks).
     churn_log: Vec<AppliedChurn>,
+    anti_entropy: AntiEntropy,
+    /// Delta-mode requests received, answered at the next emit:
+    /// `(responder, requester, requester's context)`.
+    requests: Vec<(u32, u32, Arc<VersionVector>)>,
 }
 
 /// A churn event as it was applied (or skipped) by its node.
@@ -332,11 +412,22 @@ impl Executor {
             meta,
             pending: Vec::new(),
             churn_log: Vec::new(),
+            anti_entropy: AntiEntropy::Full,
+            requests: Vec::new(),
         }
     }
 
     pub fn hosted(&self) -> Range<u32> {
         self.hosted.clone()
+    }
+
+    /// Chooses how states are exchanged (before the first round).
+    pub fn set_anti_entropy(&mut self, mode: AntiEntropy) {
+        assert!(
+            mode == AntiEntropy::Full || self.schedule.protocol.pulls(),
+            "delta anti-entropy needs pull or push-pull"
+        );
+        self.anti_entropy = mode;
     }
 
     pub fn hosts(&self, node: u32) -> bool {
@@ -472,6 +563,9 @@ impl Executor {
             "all-pairs has no rounds"
         );
         self.begin_round(round);
+        if self.anti_entropy == AntiEntropy::Delta {
+            return self.emit_delta(round);
+        }
         let mut out = Emission::default();
         for node in self.hosted.clone() {
             if !self.live(round, node) {
@@ -479,7 +573,7 @@ impl Executor {
             }
             for peer in self.peers(round, node) {
                 if sch.protocol.pushes() {
-                    self.send(&mut out, round, node, peer, MsgKind::Push);
+                    self.send_state(&mut out, round, node, peer, MsgKind::Push);
                 }
                 if sch.protocol.pulls() {
                     out.counters.messages += 1;
@@ -499,8 +593,60 @@ impl Executor {
                         && self.live(round, peer)
                         && self.request_arrives(round, requester, peer)
                     {
-                        self.send(&mut out, round, peer, requester, MsgKind::PullReply);
+                        self.send_state(&mut out, round, peer, requester, MsgKind::PullReply);
                     }
+                }
+            }
+        }
+        out
+    }
+
+    /// Delta mode: answer last round's requests with deltas, then send this
+    /// round's requests (for push-pull, both ends of every contact request).
+    fn emit_delta(&mut self, round: u32) -> Emission {
+        let sch = self.schedule;
+        let mut out = Emission::default();
+        for (responder, requester, since) in std::mem::take(&mut self.requests) {
+            if !self.live(round, responder) {
+                continue;
+            }
+            let delta = Arc::new(self.node(responder).delta_since(&since));
+            let payload = Payload::Delta { since, delta };
+            self.send(
+                &mut out,
+                round,
+                responder,
+                requester,
+                MsgKind::DeltaReply,
+                payload,
+            );
+        }
+        for requester in 0..sch.nodes {
+            if !self.live(round, requester) {
+                continue;
+            }
+            for peer in self.peers(round, requester) {
+                if self.hosts(requester) {
+                    let ctx = Arc::new(self.node(requester).context().clone());
+                    self.send(
+                        &mut out,
+                        round,
+                        requester,
+                        peer,
+                        MsgKind::PullRequest,
+                        Payload::Request(ctx),
+                    );
+                }
+                if sch.protocol.pushes() && self.hosts(peer) && self.live(round, peer) {
+                    let ctx = Arc::new(self.node(peer).context().clone());
+                    self.send(
+                        &mut out,
+                        round,
+                        peer,
+                        requester,
+                        MsgKind::PullRequest,
+                        Payload::Request(ctx),
+                    );
                 }
             }
         }
@@ -529,14 +675,26 @@ impl Executor {
         }
     }
 
-    fn send(&self, out: &mut Emission, round: u32, from: u32, to: u32, kind: MsgKind) {
+    fn send_state(&self, out: &mut Emission, round: u32, from: u32, to: u32, kind: MsgKind) {
+        let payload = Payload::State(Arc::clone(&self.nodes[self.slot(from)]));
+        self.send(out, round, from, to, kind, payload);
+    }
+
+    fn send(
+        &self,
+        out: &mut Emission,
+        round: u32,
+        from: u32,
+        to: u32,
+        kind: MsgKind,
+        payload: Payload,
+    ) {
         assert!(
             out.envelopes.len() < MESSAGES_PER_ROUND_MAX,
             "messages per round limit"
         );
-        let payload = &self.nodes[self.slot(from)];
         out.counters.messages += 1;
-        out.counters.metadata_bytes += payload.encoded_len() as u64;
+        out.counters.metadata_bytes += payload.wire_bytes();
         if !self.reaches(round, from, to) {
             out.counters.dropped += 1;
             return;
@@ -565,7 +723,7 @@ impl Executor {
                     kind,
                     deliver_at: round + d,
                     copy: copy as u8,
-                    payload: Arc::clone(payload),
+                    payload: payload.clone(),
                 });
             }
         }
@@ -607,13 +765,37 @@ impl Executor {
             }
             let slot = self.slot(to);
             for k in self.schedule.delivery_order(round, to, batch.len()) {
-                counters.joins += 1;
-                let payload = &batch[k].payload;
-                if !self.plan.churn.is_empty() {
-                    observe_stamps(&mut self.meta[slot].clock, payload);
-                }
-                if join_cow(&mut self.nodes[slot], payload) {
-                    counters.joins_changed += 1;
+                let e = &batch[k];
+                match &e.payload {
+                    Payload::Request(ctx) => {
+                        assert!(
+                            self.requests.len() < MESSAGES_PER_ROUND_MAX,
+                            "pending request limit"
+                        );
+                        self.requests.push((to, e.from, Arc::clone(ctx)));
+                    }
+                    Payload::State(state) => {
+                        counters.joins += 1;
+                        if !self.plan.churn.is_empty() {
+                            observe_stamps(&mut self.meta[slot].clock, state.rows());
+                        }
+                        if join_cow(&mut self.nodes[slot], state) {
+                            counters.joins_changed += 1;
+                        }
+                    }
+                    Payload::Delta { since, delta } => {
+                        if !since.le(self.nodes[slot].context()) {
+                            counters.stale += 1;
+                            continue;
+                        }
+                        counters.joins += 1;
+                        if !self.plan.churn.is_empty() {
+                            observe_stamps(&mut self.meta[slot].clock, delta.rows());
+                        }
+                        if Arc::make_mut(&mut self.nodes[slot]).join_delta(delta) {
+                            counters.joins_changed += 1;
+                        }
+                    }
                 }
             }
         }
@@ -662,9 +844,9 @@ impl Executor {
     }
 }
 
-/// Advances a node's clock past every stamp in a received state.
-fn observe_stamps(clock: &mut Hlc, set: &ContributionSet) {
-    for r in set.rows() {
+/// Advances a node's clock past every stamp in received rows.
+fn observe_stamps(clock: &mut Hlc, rows: &[crate::crdt::Row]) {
+    for r in rows {
         clock.observe(r.value.stamp());
     }
 }
@@ -752,7 +934,12 @@ pub fn decode_envelopes(bytes: &[u8]) -> Result<Vec<Envelope>, WireError> {
     let envelopes: Vec<Envelope> =
         postcard::from_bytes(bytes).map_err(|e| WireError::Malformed(e.to_string()))?;
     for e in &envelopes {
-        e.payload.check_invariants().map_err(WireError::Invariant)?;
+        match &e.payload {
+            Payload::State(s) => s.check_invariants(),
+            Payload::Delta { delta, .. } => delta.check_invariants(),
+            Payload::Request(_) => Ok(()),
+        }
+        .map_err(WireError::Invariant)?;
     }
     Ok(envelopes)
 }
