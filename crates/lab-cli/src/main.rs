@@ -9,6 +9,7 @@ mod partition;
 mod scale;
 mod suite;
 mod sweep;
+mod trust;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -45,6 +46,11 @@ enum Command {
     /// Experiments 1–4 in one report; `--preset seed` reproduces the seed
     /// lab's default full suite.
     Suite(suite::Args),
+    /// The trust experiment (E4): signed contributions, proof-carrying
+    /// operations, evidence and Byzantine peers.
+    Trust(trust::TrustArgs),
+    /// Proof-carrying operations built and verified per second (Ed25519).
+    PcoBench(trust::PcoBenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +72,8 @@ fn main() -> ExitCode {
         Command::Sweep(args) => sweep::run(&args),
         Command::Scale(args) => scale::run(&args),
         Command::Suite(args) => suite::run(&args),
+        Command::Trust(args) => trust::run_trust(&args),
+        Command::PcoBench(args) => trust::run_pco_bench(&args),
     }
 }
 

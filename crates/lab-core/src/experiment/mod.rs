@@ -10,3 +10,4 @@ pub mod partition;
 pub mod scale;
 pub mod suite;
 pub mod sweep;
+pub mod trust;

@@ -1,0 +1,1 @@
+//! The Trust experiment (E4). To be written.
