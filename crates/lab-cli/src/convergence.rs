@@ -46,6 +46,25 @@ pub struct Args {
     /// and push-pull).
     #[arg(long, default_value = "full")]
     anti_entropy: String,
+    /// Workload: gaussian (independent N(0,1) tensors, the seed lab's) or
+    /// finetune (shared base + overlapping low-rank sparse task vectors).
+    #[arg(long, default_value = "gaussian")]
+    workload: String,
+    /// Fine-tune workload: rank of each task vector.
+    #[arg(long, default_value_t = 4)]
+    ft_rank: u32,
+    /// Fine-tune workload: task-vector scale relative to the base.
+    #[arg(long, default_value_t = 0.1)]
+    ft_scale: f64,
+    /// Fine-tune workload: fraction of task-vector entries zeroed.
+    #[arg(long, default_value_t = 0.0)]
+    ft_sparsity: f64,
+    /// Fine-tune workload: expected cosine between task vectors.
+    #[arg(long, default_value_t = 0.25)]
+    ft_overlap: f64,
+    /// Fine-tune workload: dense noise level.
+    #[arg(long, default_value_t = 0.01)]
+    ft_noise: f64,
     /// In-process executors to spread the nodes over (the fingerprint must
     /// not depend on it).
     #[arg(long, default_value_t = 1)]
@@ -69,6 +88,12 @@ impl Args {
             ("resolve".into(), self.resolve.clone()),
             ("policy".into(), self.policy.clone()),
             ("anti_entropy".into(), self.anti_entropy.clone()),
+            ("workload".into(), self.workload.clone()),
+            ("ft_rank".into(), self.ft_rank.to_string()),
+            ("ft_scale".into(), self.ft_scale.to_string()),
+            ("ft_sparsity".into(), self.ft_sparsity.to_string()),
+            ("ft_overlap".into(), self.ft_overlap.to_string()),
+            ("ft_noise".into(), self.ft_noise.to_string()),
         ];
         pairs.retain(|(_, v)| !v.is_empty());
         let (config, issues) = ConvergenceConfig::from_query(&pairs);

@@ -3,6 +3,7 @@
 //! maps the outcome to an exit code: 0 verdict holds, 1 verdict fails, 2
 //! invalid input (with a one-line reason on stderr).
 
+mod conform;
 mod convergence;
 mod fuzz;
 mod partition;
@@ -30,6 +31,10 @@ enum Command {
     /// Experiment 1: N nodes gossip their contributions under K orderings;
     /// every node must end with the same state and the same merged model.
     Convergence(convergence::Args),
+    /// Check reference vector files (crdt-merge format) against this lab's
+    /// strategies: per strategy, cases exact / within tolerance /
+    /// mismatched / skipped. Exit 1 on any mismatch.
+    Conform(conform::ConformArgs),
     /// Deterministic simulation testing: draw configs and fault schedules
     /// (partitions, loss, duplication, delay, crashes, churn) and check that
     /// every invariant holds; failing seeds are shrunk and printed.
@@ -67,6 +72,7 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Convergence(args) => convergence::run(&args),
+        Command::Conform(args) => conform::run(&args),
         Command::Fuzz(args) => fuzz::run(&args),
         Command::Partition(args) => partition::run(&args),
         Command::Sweep(args) => sweep::run(&args),

@@ -3,7 +3,9 @@
 //! the permalink codec.
 
 use lab_core::crdt::ConflictPolicy;
-use lab_core::experiment::convergence::{run, run_with, ConvergenceConfig, ResolveMode};
+use lab_core::experiment::convergence::{
+    run, run_with, ConvergenceConfig, FineTuneParams, ResolveMode, WorkloadKind,
+};
 use lab_core::sim::{AntiEntropy, Protocol};
 use lab_core::{ConfigError, LabError};
 
@@ -251,6 +253,14 @@ fn permalink_round_trips() {
         resolve: ResolveMode::OncePerState,
         policy: ConflictPolicy::FirstWriterWins,
         anti_entropy: AntiEntropy::Delta,
+        workload: WorkloadKind::FineTune,
+        finetune: FineTuneParams {
+            rank: 3,
+            scale: 0.25,
+            sparsity: 0.5,
+            overlap: 0.75,
+            noise: 0.125,
+        },
     };
     let (back, issues) = ConvergenceConfig::from_query(&c.to_query());
     assert!(issues.is_empty(), "{issues:?}");
@@ -332,4 +342,42 @@ fn delta_anti_entropy_reaches_the_same_state_with_fewer_bytes() {
         run(&push),
         Err(LabError::Config(ConfigError::Invalid(_)))
     ));
+}
+
+#[test]
+fn the_finetune_workload_converges_and_changes_the_models() {
+    let g = ConvergenceConfig {
+        dim: 8,
+        ..config(12, Protocol::PushPull, 1)
+    };
+    let f = ConvergenceConfig {
+        workload: WorkloadKind::FineTune,
+        ..g.clone()
+    };
+    let (a, b) = (run(&g).unwrap(), run(&f).unwrap());
+    assert!(b.verdict.passed, "{:#?}", b.verdict);
+    assert_ne!(
+        a.results.oracle_resolved_digest,
+        b.results.oracle_resolved_digest
+    );
+    assert_eq!(
+        check_experiment(&ConvergenceConfig {
+            strategy: "ties".into(),
+            ..f.clone()
+        })
+        .len(),
+        64
+    );
+    assert!(f.cli_command().contains("--workload finetune --ft-rank 4"));
+    let bad = ConvergenceConfig {
+        finetune: FineTuneParams {
+            rank: 9,
+            ..FineTuneParams::default()
+        },
+        ..f
+    };
+    assert!(matches!(run(&bad), Err(LabError::Config(_))));
+    let (_, issues) =
+        ConvergenceConfig::from_query(&pairs(&[("workload", "finetune"), ("ft_scale", "NaN")]));
+    assert_eq!(issues[0].key, "ft_scale");
 }

@@ -11,6 +11,7 @@
 use super::params::{Field, QueryIssue};
 use crate::crdt::{ConflictPolicy, Contribution, ContributionSet, Hlc, ReplicaConfigDigest};
 use crate::error::{ConfigError, LabError, MergeError};
+use crate::finetune::{self, FineTuneSpec};
 use crate::hash::Digest;
 use crate::report::{Check, Report, Verdict};
 use crate::sim::driver::{OrderingDriver, RoundStats, Step};
@@ -73,6 +74,71 @@ pub struct ConvergenceConfig {
     pub resolve: ResolveMode,
     pub policy: ConflictPolicy,
     pub anti_entropy: AntiEntropy,
+    /// What the nodes contribute.
+    pub workload: WorkloadKind,
+    /// Parameters of the fine-tune workload (ignored for `gaussian`).
+    pub finetune: FineTuneParams,
+}
+
+/// The kind of synthetic workload.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WorkloadKind {
+    /// Independent standard-normal `dim × dim` tensors (what the seed lab used).
+    #[default]
+    Gaussian,
+    /// A shared base plus overlapping low-rank, sparse task vectors and
+    /// noise (see [`crate::finetune`]), so TIES/DARE behave as on real
+    /// fine-tunes.
+    FineTune,
+}
+
+impl WorkloadKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            WorkloadKind::Gaussian => "gaussian",
+            WorkloadKind::FineTune => "finetune",
+        }
+    }
+}
+
+/// Fine-tune workload parameters (the layer is `dim × dim`).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FineTuneParams {
+    pub rank: u32,
+    pub scale: f64,
+    pub sparsity: f64,
+    pub overlap: f64,
+    pub noise: f64,
+}
+
+impl Default for FineTuneParams {
+    fn default() -> Self {
+        let d = FineTuneSpec::default();
+        FineTuneParams {
+            rank: d.rank,
+            scale: d.scale,
+            sparsity: d.sparsity,
+            overlap: d.overlap,
+            noise: d.noise,
+        }
+    }
+}
+
+impl FineTuneParams {
+    /// The generator's spec for a `dim × dim` layer.
+    pub fn spec(&self, dim: u32) -> FineTuneSpec {
+        FineTuneSpec {
+            rows: dim,
+            cols: dim,
+            rank: self.rank,
+            scale: self.scale,
+            sparsity: self.sparsity,
+            overlap: self.overlap,
+            noise: self.noise,
+        }
+    }
 }
 
 impl Default for ConvergenceConfig {
@@ -90,6 +156,8 @@ impl Default for ConvergenceConfig {
             resolve: ResolveMode::EveryNode,
             policy: ConflictPolicy::LastWriterWins,
             anti_entropy: AntiEntropy::Full,
+            workload: WorkloadKind::Gaussian,
+            finetune: FineTuneParams::default(),
         }
     }
 }
@@ -137,6 +205,9 @@ impl ConvergenceConfig {
         if strategy::find(&self.strategy).is_none() {
             return Err(ConfigError::UnknownStrategy(self.strategy.clone()));
         }
+        if self.workload == WorkloadKind::FineTune {
+            self.finetune.spec(self.dim).validate()?;
+        }
         if self.anti_entropy == AntiEntropy::Delta
             && !matches!(self.protocol, Protocol::Pull | Protocol::PushPull)
         {
@@ -162,7 +233,21 @@ impl ConvergenceConfig {
             self.resolve.name(),
             self.policy.name(),
             self.anti_entropy.name()
-        )
+        ) + &self.workload_flags()
+    }
+
+    /// The workload part of the command line (empty for the default).
+    fn workload_flags(&self) -> String {
+        match self.workload {
+            WorkloadKind::Gaussian => String::new(),
+            WorkloadKind::FineTune => {
+                let f = &self.finetune;
+                format!(
+                    " --workload finetune --ft-rank {} --ft-scale {} --ft-sparsity {} --ft-overlap {} --ft-noise {}",
+                    f.rank, f.scale, f.sparsity, f.overlap, f.noise
+                )
+            }
+        }
     }
 
     /// The config as URL query pairs (schema `v=1`).
@@ -182,6 +267,13 @@ impl ConvergenceConfig {
     pub fn from_query(pairs: &[(String, String)]) -> (ConvergenceConfig, Vec<QueryIssue>) {
         super::params::from_query(pairs, FIELDS, ConvergenceConfig::validate)
     }
+}
+
+fn parse_f64(v: &str) -> Result<f64, ConfigError> {
+    v.parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite())
+        .ok_or_else(|| ConfigError::Invalid(format!("'{v}' is not a finite number")))
 }
 
 /// The URL/CLI fields of the config, in display order.
@@ -244,6 +336,43 @@ pub static FIELDS: &[Field<ConvergenceConfig>] = &[
             Ok(())
         },
     ),
+    Field::text(
+        "workload",
+        |c| c.workload.name().into(),
+        |c, v| {
+            c.workload = match v {
+                "gaussian" => WorkloadKind::Gaussian,
+                "finetune" => WorkloadKind::FineTune,
+                _ => {
+                    return Err(ConfigError::Invalid(format!(
+                        "unknown workload '{v}' (gaussian or finetune)"
+                    )))
+                }
+            };
+            Ok(())
+        },
+    ),
+    Field::u32("ft_rank", |c| c.finetune.rank, |c, v| c.finetune.rank = v),
+    Field::text(
+        "ft_scale",
+        |c| c.finetune.scale.to_string(),
+        |c, v| parse_f64(v).map(|x| c.finetune.scale = x),
+    ),
+    Field::text(
+        "ft_sparsity",
+        |c| c.finetune.sparsity.to_string(),
+        |c, v| parse_f64(v).map(|x| c.finetune.sparsity = x),
+    ),
+    Field::text(
+        "ft_overlap",
+        |c| c.finetune.overlap.to_string(),
+        |c, v| parse_f64(v).map(|x| c.finetune.overlap = x),
+    ),
+    Field::text(
+        "ft_noise",
+        |c| c.finetune.noise.to_string(),
+        |c, v| parse_f64(v).map(|x| c.finetune.noise = x),
+    ),
 ];
 
 /// The tensors of a run, built once per executor (or worker) and shared by
@@ -259,17 +388,68 @@ pub struct Workload {
 impl Workload {
     /// Generates the synthetic workload of `config` (assumed validated).
     pub fn synthetic(config: &ConvergenceConfig) -> Workload {
-        Workload::generate(config.seed, config.nodes, config.dim, &FaultPlan::default())
+        Workload::for_config(config, &FaultPlan::default())
     }
 
-    /// Generates contributions for `nodes` nodes plus every later version the
-    /// plan's churn updates will need.
+    /// The workload `config` asks for, plus every later version the plan's
+    /// churn updates will need.
+    pub fn for_config(config: &ConvergenceConfig, plan: &FaultPlan) -> Workload {
+        match config.workload {
+            WorkloadKind::Gaussian => {
+                Workload::generate(config.seed, config.nodes, config.dim, plan)
+            }
+            WorkloadKind::FineTune => Workload::finetune(config, plan),
+        }
+    }
+
+    /// Plain Gaussian contributions for `nodes` nodes plus every later
+    /// version the plan's churn updates will need.
     pub fn generate(seed: u64, nodes: u32, dim: u32, plan: &FaultPlan) -> Workload {
+        Workload::build(
+            seed,
+            nodes,
+            plan,
+            synthetic_base(seed, dim),
+            |i, v| match v {
+                1 => synthetic_tensor(seed, i, dim),
+                _ => synthetic_tensor_version(seed, i, v, dim),
+            },
+        )
+    }
+
+    /// Fine-tune contributions: base + task vector `i` (version `v` of node
+    /// `i` uses task vector `i + v·NODES_MAX`).
+    fn finetune(config: &ConvergenceConfig, plan: &FaultPlan) -> Workload {
+        let spec = config.finetune.spec(config.dim);
+        let seed = config.seed;
+        let base = finetune::base(seed, &spec).expect("validated fine-tune spec");
+        let b = base.clone();
+        Workload::build(seed, config.nodes, plan, base, move |i, v| {
+            let task = finetune::task_vector(seed, &spec, i + (v - 1) * NODES_MAX)
+                .expect("validated fine-tune spec");
+            let data = b
+                .data()
+                .iter()
+                .zip(task.data())
+                .map(|(w, d)| w + d)
+                .collect();
+            b.with_data(data)
+        })
+    }
+
+    fn build(
+        seed: u64,
+        nodes: u32,
+        plan: &FaultPlan,
+        base_tensor: Tensor,
+        tensor: impl Fn(u32, u32) -> Tensor,
+    ) -> Workload {
+        let _ = seed;
         let mut pool = TensorPool::new();
-        let base = pool.insert(synthetic_base(seed, dim));
+        let base = pool.insert(base_tensor);
         let contributions = (0..nodes)
             .map(|i| {
-                let digest = pool.insert(synthetic_tensor(seed, i, dim));
+                let digest = pool.insert(tensor(i, 1));
                 let stamp = Hlc {
                     time: 0,
                     logical: 0,
@@ -288,8 +468,7 @@ impl Workload {
         {
             let v = next.entry(c.node).or_insert(1);
             *v += 1;
-            let t = synthetic_tensor_version(seed, c.node, *v, dim);
-            versions.insert((c.node, *v), pool.insert(t));
+            versions.insert((c.node, *v), pool.insert(tensor(c.node, *v)));
         }
         Workload {
             pool,

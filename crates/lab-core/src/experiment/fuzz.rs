@@ -135,6 +135,7 @@ pub fn draw(seed: u64) -> FuzzCase {
         } else {
             AntiEntropy::Full
         },
+        ..ConvergenceConfig::default()
     };
     FuzzCase {
         seed,
@@ -159,7 +160,7 @@ fn execute(
     executors: u32,
 ) -> Result<(Outcome, Vec<Host>, Arc<Workload>), LabError> {
     let c = &case.config;
-    let workload = Arc::new(Workload::generate(c.seed, c.nodes, c.dim, &case.plan));
+    let workload = Arc::new(Workload::for_config(c, &case.plan));
     let plan = Arc::new(case.plan.clone());
     let (driver, hosts) = drive_native(c, &workload, 0, executors, &plan, &mut |_, _| true)?;
     let mut resolved = Vec::new();

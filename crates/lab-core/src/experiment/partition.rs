@@ -352,12 +352,7 @@ pub fn run_with(config: &PartitionConfig, executors: u32) -> Result<PartitionRep
     }
     let gossip = config.gossip();
     let plan = Arc::new(config.plan());
-    let workload = Arc::new(Workload::generate(
-        config.seed,
-        config.nodes,
-        config.dim,
-        &plan,
-    ));
+    let workload = Arc::new(Workload::for_config(&gossip, &plan));
     let mut watches: Vec<PhaseWatch> = config
         .phases
         .iter()

@@ -79,31 +79,29 @@ fn ties_trim(tau: &[f64], density: f64) -> Vec<f64> {
 }
 
 /// Sign election and the disjoint merge: `Σ ((ŵ_i·t_ij)·A_ij) / max(cnt, 1)`.
+/// Loops are model-major (cache-friendly); each element still folds over
+/// the models in order.
 fn ties_disjoint(trimmed: &[Vec<f64>], w: &[f64], by_magnitude: bool) -> Vec<f64> {
     let d = trimmed[0].len();
-    let elected: Vec<f64> = (0..d)
-        .map(|j| {
-            let s = trimmed.iter().zip(w).fold(0.0, |acc, (t, &wi)| {
-                acc + if by_magnitude {
-                    wi * t[j]
-                } else {
-                    np_sign(t[j])
-                }
-            });
-            np_sign(s)
-        })
-        .collect();
-    (0..d)
-        .map(|j| {
-            let (mut num, mut cnt) = (0.0, 0.0);
-            for (t, &wi) in trimmed.iter().zip(w) {
-                let agree = np_sign(t[j]) == elected[j] && t[j] != 0.0;
-                let a = if agree { 1.0 } else { 0.0 };
-                num += (wi * t[j]) * a;
-                cnt += a;
-            }
-            num / f64::max(cnt, 1.0)
-        })
+    let mut votes = vec![0.0; d];
+    for (t, &wi) in trimmed.iter().zip(w) {
+        for (v, &x) in votes.iter_mut().zip(t) {
+            *v += if by_magnitude { wi * x } else { np_sign(x) };
+        }
+    }
+    let elected: Vec<f64> = votes.into_iter().map(np_sign).collect();
+    let (mut num, mut cnt) = (vec![0.0; d], vec![0.0; d]);
+    for (t, &wi) in trimmed.iter().zip(w) {
+        for j in 0..d {
+            let agree = np_sign(t[j]) == elected[j] && t[j] != 0.0;
+            let a = if agree { 1.0 } else { 0.0 };
+            num[j] += (wi * t[j]) * a;
+            cnt[j] += a;
+        }
+    }
+    num.iter()
+        .zip(&cnt)
+        .map(|(n, c)| n / f64::max(*c, 1.0))
         .collect()
 }
 

@@ -439,6 +439,35 @@ mod tests {
         assert_ne!(np_sum(&w), seq);
     }
 
+    /// The selection-based percentile equals the sort-based definition of
+    /// spec §1.5 on data with many ties.
+    #[test]
+    fn percentile_by_selection_equals_sorted_definition() {
+        let mut rng = crate::pyrandom::PyRandom::new(9);
+        for _ in 0..500 {
+            let m = 1 + rng.randint(0, 40) as usize;
+            let v: Vec<f64> = (0..m).map(|_| rng.randint(0, 8) as f64 * 0.25).collect();
+            let pct = rng.random() * 100.0;
+            let mut s = v.clone();
+            s.sort_by(f64::total_cmp);
+            let x = (m - 1) as f64 * (pct / 100.0);
+            let want = if x >= (m - 1) as f64 {
+                s[m - 1]
+            } else {
+                let lo = x.floor();
+                let (a, c, g) = (s[lo as usize], s[lo as usize + 1], x - lo);
+                if g >= 0.5 {
+                    c - (c - a) * (1.0 - g)
+                } else {
+                    a + (c - a) * g
+                }
+            };
+            assert_eq!(percentile_linear(&v, pct).to_bits(), want.to_bits());
+            let k = rng.randint(0, m as i64 - 1) as usize;
+            assert_eq!(kth_smallest(&v, k), s[k]);
+        }
+    }
+
     #[test]
     fn python_round_is_half_even() {
         assert_eq!(py_round_half_even(0.5), 0);
