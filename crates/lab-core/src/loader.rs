@@ -487,7 +487,7 @@ pub fn common_tensor(files: &[ModelFile], tensor: &str) -> Result<CommonTensor, 
             tensor: tensor.to_string(),
         });
     }
-    let common = describe_common(files, tensor).ok_or_else(|| LoadError::NoFiles)?;
+    let common = describe_common(files, tensor).ok_or(LoadError::NoFiles)?;
     match common.issue {
         Some(issue) => Err(issue),
         None => Ok(common),

@@ -113,7 +113,7 @@ fn decodes_every_float_dtype_exactly() {
     assert_bits_eq(
         t.data(),
         &[
-            0.100000001490116119384765625,
+            f64::from(0.1f32),
             -0.0,
             pow2(-126),
             pow2(-149),
@@ -735,7 +735,6 @@ fn file_size_limit() {
     ));
     assert_eq!(Limits::default().file_bytes_max, FILE_BYTES_MAX);
     assert_eq!(FILE_BYTES_MAX, 2 << 30);
-    assert!(Limits::BROWSER.file_bytes_max < FILE_BYTES_MAX);
     assert!(check_file_size("x", FILE_BYTES_MAX, &Limits::CLI).is_ok());
     assert!(matches!(
         check_file_size("x", FILE_BYTES_MAX + 1, &Limits::CLI),
