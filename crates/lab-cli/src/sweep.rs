@@ -29,6 +29,10 @@ pub struct Args {
     /// Comma-separated strategy names (default: every registered strategy).
     #[arg(long, default_value = "")]
     strategies: String,
+    /// Also check each strategy against a directory of reference vector
+    /// files (e.g. crates/lab-core/tests/data/vectors).
+    #[arg(long)]
+    vectors: Option<std::path::PathBuf>,
     /// Print the schema-1 JSON report instead of a table.
     #[arg(long)]
     json: bool,
@@ -88,6 +92,16 @@ pub fn run(args: &Args) -> ExitCode {
             Err(e) => return invalid(format!("{name}: {e}")),
         }
         phases.push((format!("resolve:{name}"), time_resolve(&config, name)));
+    }
+    if let Some(dir) = &args.vectors {
+        match crate::conform::check_dir(dir) {
+            Ok(reports) => {
+                for row in &mut rows {
+                    row.conformance = reports.iter().find(|r| r.strategy == row.strategy).map(Into::into);
+                }
+            }
+            Err(reason) => return invalid(format!("--vectors: {reason}")),
+        }
     }
     let mut report = assemble(&config, rows);
     report.execution = Some(Execution {
@@ -167,6 +181,12 @@ fn print_table(r: &SweepReport) {
         );
         if let Some(p) = &row.problem {
             println!("    {p}");
+        }
+        if let Some(c) = &row.conformance {
+            println!(
+                "    vectors: {} exact, {} within tolerance, {} mismatched, {} skipped (worst rel. error {:.1e})",
+                c.exact, c.within_tolerance, c.mismatched, c.skipped, c.worst_rel_error
+            );
         }
     }
     println!();

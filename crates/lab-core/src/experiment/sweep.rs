@@ -119,6 +119,31 @@ pub struct StrategyRow {
     /// Pairwise merging in gossip order (None when the strategy is only
     /// defined for the whole set, e.g. rejects two inputs).
     pub negative_control: Option<NegativeControl>,
+    /// Agreement with the reference library's vectors, when the caller
+    /// checked them (`lab-cli sweep --vectors DIR`).
+    pub conformance: Option<ConformanceSummary>,
+}
+
+/// Per-strategy conformance counts (see [`crate::conformance`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConformanceSummary {
+    pub exact: u32,
+    pub within_tolerance: u32,
+    pub mismatched: u32,
+    pub skipped: u32,
+    pub worst_rel_error: f64,
+}
+
+impl From<&crate::conformance::FileReport> for ConformanceSummary {
+    fn from(r: &crate::conformance::FileReport) -> Self {
+        ConformanceSummary {
+            exact: r.exact as u32,
+            within_tolerance: r.within_tolerance as u32,
+            mismatched: r.mismatched as u32,
+            skipped: r.skipped as u32,
+            worst_rel_error: r.worst_rel_error,
+        }
+    }
 }
 
 /// Results of a sweep.
@@ -147,6 +172,7 @@ pub fn sweep_one(config: &SweepConfig, name: &str) -> Result<StrategyRow, LabErr
         state_digest: String::new(),
         resolved_digest: String::new(),
         negative_control: None,
+        conformance: None,
     };
     match run_with(&c, 1, &mut |_| true) {
         Ok(report) => {
@@ -238,7 +264,13 @@ pub fn assemble(config: &SweepConfig, rows: Vec<StrategyRow>) -> SweepReport {
         })
         .count();
     let measured = rows.iter().filter(|r| r.negative_control.is_some()).count();
-    let checks = vec![
+    let checked: Vec<&StrategyRow> = rows.iter().filter(|r| r.conformance.is_some()).collect();
+    let mismatching: Vec<&str> = checked
+        .iter()
+        .filter(|r| r.conformance.as_ref().is_some_and(|c| c.mismatched > 0))
+        .map(|r| r.strategy.as_str())
+        .collect();
+    let mut checks = vec![
         Check {
             name: "every strategy converges through Layer 1".into(),
             passed: converged == ran.len() && !ran.is_empty(),
@@ -256,6 +288,17 @@ pub fn assemble(config: &SweepConfig, rows: Vec<StrategyRow>) -> SweepReport {
             ),
         },
     ];
+    if !checked.is_empty() {
+        checks.push(Check {
+            name: "agrees with the reference vectors".into(),
+            passed: mismatching.is_empty(),
+            detail: if mismatching.is_empty() {
+                format!("{} strategies checked against crdt-merge 0.9.5's vectors: no mismatch", checked.len())
+            } else {
+                format!("mismatches in {}", mismatching.join(", "))
+            },
+        });
+    }
     Report::new(
         NAME,
         config.clone(),
