@@ -1,1 +1,1431 @@
-//! The Trust experiment (E4). To be written.
+//! Experiment E4 — trust: signed contributions, proof-carrying operations,
+//! self-certifying evidence and Byzantine peers (`shared/spec/trust.md`).
+//!
+//! N roster members each hold an Ed25519 identity derived from the seed.
+//! Honest members publish one signed contribution (a synthetic `dim × dim`
+//! tensor) through [`TrustNode::publish`], with its 128-byte PCO and a signed
+//! tensor attestation. Byzantine members follow one behaviour each:
+//!
+//! - **equivocator** — signs two operations for the same `(model_id,
+//!   version)` with different tensors (dots 1 and 2) and sends one or the
+//!   other, alternating over its successive messages;
+//! - **corrupter** — signs a tensor digest but attests and sends other bytes;
+//! - **forger** — signs operations claiming an honest member's identity with
+//!   its own key, and fabricates equivocation evidence against that member;
+//! - **replayer** — publishes honestly, then re-sends every operation it has
+//!   ever admitted to its peers every round;
+//! - **outsider** (Sybil) — signs operations and PCOs with identities that are
+//!   not on the roster;
+//! - **silent** — publishes and gossips in round 0, then never sends again.
+//!
+//! Each round every sending node contacts `fanout` peers chosen by
+//! [`Schedule::peers`] (push, pull or push-pull). An honest message carries
+//! the admitted operations (with PCO and tensor) and the evidence records the
+//! receiver's summary lacks (anti-entropy against the receiver's state at the
+//! start of the round). Every node applies its inbox in
+//! [`Schedule::delivery_order`]: PCOs first, in one batch per verification
+//! level ([`Verifier::ingest_pco_batch`]), then the remaining operations in
+//! one batch ([`Verifier::ingest_ops_batch`]), then tensor checks and
+//! evidence. Only operations the verifier accepted enter the node's
+//! contribution rows; drops are counted by reason and never become evidence.
+//!
+//! The run stops when every honest node and every replayer (the full relays)
+//! has held the same admitted operations, verified tensors and trust root
+//! for two consecutive rounds, and every item of the equivocators and
+//! corrupters has reached a relay at least once (or at `rounds_max`). The report has the detection latency per Byzantine
+//! member, false accusations, the honest trust roots and the largest score
+//! divergence between honest nodes (a number, expected exactly 0.0), the
+//! honest resolved digests, and the merged model's deviation from the
+//! honest-only result with and without trust weighting.
+//!
+//! Pure: no clock, no I/O, no threads; every choice comes from the seed.
+
+use crate::crdt::{ConflictPolicy, Contribution, ContributionSet, Dot, Hlc, Row, VersionVector};
+use crate::error::{ConfigError, LabError};
+use crate::hash::Digest;
+use crate::report::{Check, Report, Verdict};
+use crate::rng::{Purpose, Stream};
+use crate::sim::{Protocol, Schedule};
+use crate::strategy::{self, merge_by_name, MergeInputs, Params};
+use crate::tensor::Tensor;
+use crate::trust::reference::all_to_all_contrast;
+use crate::trust::{
+    trust_weighted_rows, AuthOp, Dimension, Evidence, Identity, Level, LogFrontier, OpBody,
+    OpStatus, PcoBundle, PcoError, PcoVerdict, Roster, SignedOp, TensorAttestation, TensorOutcome,
+    TrustNode, TrustState,
+};
+use crate::workload::{model_id, synthetic_base, synthetic_tensor, synthetic_tensor_version};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// Experiment name used in reports, URLs and the CLI.
+pub const NAME: &str = "trust";
+/// Fewest roster members.
+pub const NODES_MIN: u32 = 3;
+/// Most roster members (every node verifies every operation: quadratic work).
+pub const NODES_MAX: u32 = 200;
+/// Largest tensor side.
+pub const DIM_MAX: u32 = 64;
+/// Most gossip rounds.
+pub const ROUNDS_MAX: u32 = 1000;
+/// Largest seed (2^53 − 1, so it survives JavaScript numbers and URLs).
+pub const SEED_MAX: u64 = (1 << 53) - 1;
+/// Sybil identities each outsider signs with.
+pub const SYBILS_PER_OUTSIDER: u32 = 2;
+/// Consecutive rounds the honest nodes must agree before the run stops.
+pub const QUIET_ROUNDS: u32 = 2;
+/// How much a Byzantine tensor is scaled (so that its effect is visible).
+const POISON_SCALE: f64 = 10.0;
+/// Conflict policy of every contribution set in this experiment.
+const POLICY: ConflictPolicy = ConflictPolicy::LastWriterWins;
+
+/// What a roster member does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Behaviour {
+    Honest,
+    Equivocator,
+    Corrupter,
+    Forger,
+    Replayer,
+    Outsider,
+    Silent,
+}
+
+impl Behaviour {
+    /// The six Byzantine behaviours, in report order.
+    pub const BYZANTINE: [Behaviour; 6] = [
+        Behaviour::Equivocator,
+        Behaviour::Corrupter,
+        Behaviour::Forger,
+        Behaviour::Replayer,
+        Behaviour::Outsider,
+        Behaviour::Silent,
+    ];
+
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Behaviour::Honest => "honest",
+            Behaviour::Equivocator => "equivocator",
+            Behaviour::Corrupter => "corrupter",
+            Behaviour::Forger => "forger",
+            Behaviour::Replayer => "replayer",
+            Behaviour::Outsider => "outsider",
+            Behaviour::Silent => "silent",
+        }
+    }
+
+    /// Whether the behaviour leaves self-certifying evidence (a provable
+    /// offence by the member itself). Forgeries, replays, outsiders and
+    /// silence are dropped or harmless but prove nothing about a member.
+    pub fn produces_evidence(self) -> bool {
+        matches!(self, Behaviour::Equivocator | Behaviour::Corrupter)
+    }
+
+    /// Whether the member's own contribution is legitimate content (part of
+    /// the honest-only reference model).
+    fn legit_content(self) -> bool {
+        matches!(
+            self,
+            Behaviour::Honest | Behaviour::Replayer | Behaviour::Silent
+        )
+    }
+}
+
+/// The full configuration of a trust run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrustConfig {
+    /// Roster members (honest + Byzantine).
+    pub nodes: u32,
+    /// Tensor side: each contribution is a `dim × dim` tensor.
+    pub dim: u32,
+    pub equivocators: u32,
+    pub corrupters: u32,
+    pub forgers: u32,
+    pub replayers: u32,
+    pub outsiders: u32,
+    pub silent: u32,
+    /// push, pull or push-pull (all-pairs is not a gossip protocol).
+    pub protocol: Protocol,
+    /// Peers each node contacts per round.
+    pub fanout: u32,
+    pub seed: u64,
+    pub rounds_max: u32,
+    /// Merge strategy (Layer 2).
+    pub strategy: String,
+    /// Also run the *reference semantics* contrast model (0.5 default,
+    /// homeostasis) and report its divergence, clearly labelled.
+    pub reference_contrast: bool,
+}
+
+impl Default for TrustConfig {
+    /// 10 members, one of each Byzantine behaviour, 8×8 tensors, push-pull
+    /// with fan-out 2.
+    fn default() -> Self {
+        TrustConfig {
+            nodes: 10,
+            dim: 8,
+            equivocators: 1,
+            corrupters: 1,
+            forgers: 1,
+            replayers: 1,
+            outsiders: 1,
+            silent: 1,
+            protocol: Protocol::PushPull,
+            fanout: 2,
+            seed: 42,
+            rounds_max: 100,
+            strategy: "weight_average".into(),
+            reference_contrast: false,
+        }
+    }
+}
+
+fn range(name: &'static str, got: u64, min: u64, max: u64) -> Result<(), ConfigError> {
+    if got < min || got > max {
+        return Err(ConfigError::OutOfRange {
+            name,
+            min,
+            max,
+            got,
+        });
+    }
+    Ok(())
+}
+
+/// Parses a gossip protocol name for this experiment (push, pull or
+/// push-pull).
+pub fn parse_protocol(name: &str) -> Result<Protocol, ConfigError> {
+    let p: Protocol = name.parse()?;
+    if p == Protocol::AllPairs {
+        return Err(ConfigError::Invalid(
+            "the trust experiment gossips: use push, pull or push-pull".into(),
+        ));
+    }
+    Ok(p)
+}
+
+impl TrustConfig {
+    /// Byzantine members in total.
+    pub fn byzantine(&self) -> u64 {
+        [
+            self.equivocators,
+            self.corrupters,
+            self.forgers,
+            self.replayers,
+            self.outsiders,
+            self.silent,
+        ]
+        .iter()
+        .map(|&c| c as u64)
+        .sum()
+    }
+
+    /// Honest members (`nodes − byzantine`, saturating).
+    pub fn honest(&self) -> u64 {
+        (self.nodes as u64).saturating_sub(self.byzantine())
+    }
+
+    /// How many members follow `b`.
+    pub fn count(&self, b: Behaviour) -> u32 {
+        match b {
+            Behaviour::Honest => self.honest() as u32,
+            Behaviour::Equivocator => self.equivocators,
+            Behaviour::Corrupter => self.corrupters,
+            Behaviour::Forger => self.forgers,
+            Behaviour::Replayer => self.replayers,
+            Behaviour::Outsider => self.outsiders,
+            Behaviour::Silent => self.silent,
+        }
+    }
+
+    /// Checks every field against its limit.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        range(
+            "nodes",
+            self.nodes as u64,
+            NODES_MIN as u64,
+            NODES_MAX as u64,
+        )?;
+        range("dim", self.dim as u64, 1, DIM_MAX as u64)?;
+        range("rounds_max", self.rounds_max as u64, 1, ROUNDS_MAX as u64)?;
+        range("seed", self.seed, 0, SEED_MAX)?;
+        if self.protocol == Protocol::AllPairs {
+            return Err(ConfigError::Invalid(
+                "the trust experiment gossips: use push, pull or push-pull".into(),
+            ));
+        }
+        if self.fanout == 0 {
+            return Err(ConfigError::OutOfRange {
+                name: "fanout",
+                min: 1,
+                max: self.nodes as u64 - 1,
+                got: 0,
+            });
+        }
+        if self.fanout >= self.nodes {
+            return Err(ConfigError::FanoutTooLarge {
+                fanout: self.fanout,
+                nodes: self.nodes,
+            });
+        }
+        range(
+            "byzantine members",
+            self.byzantine(),
+            0,
+            self.nodes as u64 - 1,
+        )?;
+        if strategy::find(&self.strategy).is_none() {
+            return Err(ConfigError::UnknownStrategy(self.strategy.clone()));
+        }
+        Ok(())
+    }
+
+    /// The equivalent `lab-cli` command line.
+    pub fn cli_command(&self) -> String {
+        format!(
+            "lab-cli trust --nodes {} --dim {} --equivocators {} --corrupters {} --forgers {} --replayers {} --outsiders {} --silent {} --protocol {} --fanout {} --seed {} --rounds-max {} --strategy {}{}",
+            self.nodes,
+            self.dim,
+            self.equivocators,
+            self.corrupters,
+            self.forgers,
+            self.replayers,
+            self.outsiders,
+            self.silent,
+            self.protocol.name(),
+            self.fanout,
+            self.seed,
+            self.rounds_max,
+            self.strategy,
+            if self.reference_contrast {
+                " --reference-contrast"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Results
+
+/// One member and its behaviour.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Member {
+    pub node: u32,
+    pub behaviour: Behaviour,
+}
+
+/// One evidence record some honest node held at the end.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceItem {
+    /// Record digest (hex).
+    pub digest: String,
+    pub accused: u32,
+    /// equivocation, invalid-content, dot-reuse or context-behind-dot.
+    pub kind: String,
+    /// First round (1-based) after which some honest node held it.
+    pub first_round: u32,
+    /// First round after which every honest node held it (None: never).
+    pub all_round: Option<u32>,
+}
+
+/// Detection of one Byzantine member.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Detection {
+    pub node: u32,
+    pub behaviour: Behaviour,
+    /// Whether the behaviour can leave evidence at all.
+    pub produces_evidence: bool,
+    /// Whether its offending messages reached honest nodes.
+    pub manifested: bool,
+    /// Honest nodes holding evidence against it at the end.
+    pub detected_by: u32,
+    /// Rounds until every honest node held evidence against it.
+    pub latency_rounds: Option<u32>,
+    /// What happened, in words.
+    pub note: String,
+}
+
+/// Messages dropped by honest nodes, by reason (summed over honest nodes).
+/// None of these produced evidence.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Drops {
+    pub bad_signature: u64,
+    pub unknown_identity: u64,
+    pub replayed: u64,
+    pub bad_evidence: u64,
+    pub malformed: u64,
+    pub unbound_claims: u64,
+    pub missing_history: u64,
+    pub root_mismatch: u64,
+    pub not_minimal: u64,
+    pub causality: u64,
+    pub distrusted: u64,
+    pub quarantined: u64,
+    pub relay_corrupted: u64,
+    pub ledger_full: u64,
+    pub evidence_overflow: u64,
+    /// The same operation delivered twice within one round's inbox
+    /// (collapsed before verification; not a replay attack).
+    pub duplicate_in_inbox: u64,
+}
+
+/// Per-round figures for charts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RoundStat {
+    /// 1-based round number.
+    pub round: u32,
+    /// Messages with a payload sent this round.
+    pub messages: u64,
+    /// Fraction of honest nodes holding each evidence item (aligned with
+    /// `TrustResults::evidence`) after this round.
+    pub evidence_held: Vec<f64>,
+    /// Mean overall trust of each member (index = node id) over the honest
+    /// observers, after this round.
+    pub mean_trust: Vec<f64>,
+}
+
+/// The reference-semantics contrast (NOT the lab's design).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReferenceContrast {
+    /// Always says what this is.
+    pub label: String,
+    pub nodes: u32,
+    pub orders: u32,
+    /// With homeostasis (crdt-merge ≤ 0.9.8): distinct trust roots.
+    pub distinct_roots_homeostasis: u64,
+    /// With homeostasis: largest per-dimension divergence.
+    pub max_divergence_homeostasis: f64,
+    /// Without homeostasis (0.11): distinct trust roots.
+    pub distinct_roots_plain: u64,
+    /// Without homeostasis: largest per-dimension divergence.
+    pub max_divergence_plain: f64,
+}
+
+/// Everything a trust run measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrustResults {
+    pub members: Vec<Member>,
+    pub honest_nodes: u32,
+    /// Whether honest nodes agreed for `QUIET_ROUNDS` rounds before `rounds_max`.
+    pub converged: bool,
+    /// Round after which the honest nodes agreed (or rounds run).
+    pub rounds: u32,
+    /// Rounds actually simulated.
+    pub rounds_run: u32,
+    pub messages: u64,
+    pub ops_sent: u64,
+    pub evidence_sent: u64,
+    /// Signed operations verified in batches / number of batches.
+    pub ops_verified: u64,
+    pub op_batches: u64,
+    /// PCOs verified (batched per level) / applied / quarantined.
+    pub pcos_verified: u64,
+    pub pcos_applied: u64,
+    pub pcos_quarantined: u64,
+    pub evidence: Vec<EvidenceItem>,
+    pub detection: Vec<Detection>,
+    /// Evidence records against members with no provable offence, summed
+    /// over honest nodes. Must be 0.
+    pub false_accusations: u64,
+    /// The honest nodes' trust roots, distinct (hex). One expected.
+    pub trust_roots: Vec<String>,
+    /// max |score_i − score_j| over honest pairs, members and dimensions.
+    pub max_trust_divergence: f64,
+    /// Honest nodes' trust-weighted resolved digests, distinct (hex).
+    pub resolved_digests: Vec<String>,
+    /// Honest nodes' unweighted resolved digests, distinct (hex).
+    pub unweighted_digests: Vec<String>,
+    /// Members excluded from the trust-weighted merge (at honest node 0).
+    pub excluded: Vec<u32>,
+    /// Contributions in the honest-only reference model: those of honest
+    /// members, replayers and silent members that reached the honest nodes.
+    pub reference_members: u32,
+    /// max |merged − honest-only| / max |honest-only|, trust-weighted.
+    pub deviation_weighted: f64,
+    /// The same without trust weighting, tensors as delivered (what a node
+    /// without the trust layer's content check and weighting merges).
+    pub deviation_unweighted: f64,
+    pub drops: Drops,
+    pub per_round: Vec<RoundStat>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_contrast: Option<ReferenceContrast>,
+}
+
+/// The report of a trust run.
+pub type TrustReport = Report<TrustConfig, TrustResults>;
+
+// ---------------------------------------------------------------------------
+// Simulation state
+
+/// One gossiped operation: the signed op, optionally its PCO, optionally
+/// the tensor with the originator's attestation.
+#[derive(Debug)]
+struct Item {
+    digest: Digest,
+    op: SignedOp,
+    pco: Option<PcoBundle>,
+    tensor: Option<(TensorAttestation, Arc<Tensor>)>,
+}
+
+/// One message: operations and evidence records.
+type Message = (Vec<Arc<Item>>, Vec<Evidence>);
+
+struct Node {
+    role: Behaviour,
+    trust: TrustNode,
+    /// Admitted operations by op digest: the node's contribution rows.
+    admitted: BTreeMap<Digest, Arc<Item>>,
+    /// Tensors whose bytes hash to the signed digest.
+    valid: BTreeMap<Digest, Arc<Tensor>>,
+    /// Signed tensor digest → first tensor delivered for it (no content check).
+    delivered: BTreeMap<Digest, Arc<Tensor>>,
+    /// Items this node injects itself.
+    own: Vec<Arc<Item>>,
+    /// Fabricated evidence this node sends (forgers).
+    junk: Vec<Evidence>,
+    drops_dup: u64,
+}
+
+struct Counters {
+    messages: u64,
+    ops_sent: u64,
+    evidence_sent: u64,
+    ops_verified: u64,
+    op_batches: u64,
+    pcos_verified: u64,
+    pcos_applied: u64,
+    pcos_quarantined: u64,
+}
+
+fn item(
+    op: SignedOp,
+    pco: Option<PcoBundle>,
+    tensor: Option<(TensorAttestation, Tensor)>,
+) -> Arc<Item> {
+    Arc::new(Item {
+        digest: op.digest(),
+        op,
+        pco,
+        tensor: tensor.map(|(a, t)| (a, Arc::new(t))),
+    })
+}
+
+fn poisoned(seed: u64, node: u32, version: u32, dim: u32) -> Tensor {
+    let t = synthetic_tensor_version(seed, node, version, dim);
+    let data = t.data().iter().map(|x| x * POISON_SCALE + 1.0).collect();
+    t.with_data(data)
+}
+
+fn body(node: u32, id: &str, version: u32, tensor: Digest, counter: u64, time: u64) -> OpBody {
+    OpBody {
+        originator: node,
+        model_id: id.to_string(),
+        version,
+        weight: 1.0,
+        tensor,
+        dot: Dot {
+            replica: node,
+            counter,
+        },
+        stamp: Hlc {
+            time,
+            logical: 0,
+            node,
+        },
+    }
+}
+
+fn wire(e: impl std::fmt::Display) -> LabError {
+    LabError::Wire(e.to_string())
+}
+
+/// Role of each member: counts from the config, positions shuffled by the seed.
+fn assign_roles(c: &TrustConfig) -> Vec<Behaviour> {
+    let mut roles = Vec::with_capacity(c.nodes as usize);
+    for b in std::iter::once(Behaviour::Honest).chain(Behaviour::BYZANTINE) {
+        for _ in 0..c.count(b) {
+            roles.push(b);
+        }
+    }
+    let mut s = Stream::keyed(c.seed, Purpose::Other, &[], b"trust-experiment roles");
+    s.shuffle(&mut roles);
+    roles
+}
+
+/// Runs the trust experiment.
+pub fn run(config: &TrustConfig) -> Result<TrustReport, LabError> {
+    config.validate()?;
+    let n = config.nodes;
+    let roles = assign_roles(config);
+    let honest: Vec<usize> = (0..n as usize)
+        .filter(|&i| roles[i] == Behaviour::Honest)
+        .collect();
+    let (roster, ids) = Roster::derive(config.seed, n).map_err(wire)?;
+    let roster = Arc::new(roster);
+    let mut nodes: Vec<Node> = Vec::with_capacity(n as usize);
+    // Identities are moved into the nodes; keep a second copy for Byzantine signing.
+    let mut contributions: BTreeMap<u32, (Contribution, Tensor)> = BTreeMap::new();
+    let victim = honest[0] as u32;
+    for (i, id) in ids.into_iter().enumerate() {
+        let i32_ = i as u32;
+        let role = roles[i];
+        let signer = Identity::from_secret(i32_, id.dalek().to_bytes());
+        let mut node = Node {
+            role,
+            trust: TrustNode::new(id, roster.clone()),
+            admitted: BTreeMap::new(),
+            valid: BTreeMap::new(),
+            delivered: BTreeMap::new(),
+            own: Vec::new(),
+            junk: Vec::new(),
+            drops_dup: 0,
+        };
+        let mid = model_id(i32_);
+        match role {
+            Behaviour::Honest | Behaviour::Replayer | Behaviour::Silent => {
+                let t = synthetic_tensor(config.seed, i32_, config.dim);
+                let c = Contribution::new(
+                    &mid,
+                    1,
+                    1.0,
+                    t.digest(),
+                    Hlc {
+                        time: 1,
+                        logical: 0,
+                        node: i32_,
+                    },
+                )
+                .map_err(wire)?;
+                let mut set = ContributionSet::new();
+                let dot = set.add(i32_, c.clone(), POLICY).map_err(wire)?;
+                let (op, pco) = node.trust.publish(&c, dot, set.context()).map_err(wire)?;
+                let att = node
+                    .trust
+                    .originator
+                    .attest(&op.body, &t.canonical_bytes())
+                    .map_err(wire)?;
+                let it = item(op, Some(pco), Some((att, t.clone())));
+                node.valid
+                    .insert(t.digest(), it.tensor.as_ref().unwrap().1.clone());
+                node.delivered
+                    .insert(t.digest(), it.tensor.as_ref().unwrap().1.clone());
+                node.admitted.insert(it.digest, it.clone());
+                node.own.push(it);
+                contributions.insert(i32_, (c, t));
+            }
+            Behaviour::Equivocator => {
+                let a = synthetic_tensor(config.seed, i32_, config.dim);
+                let b = poisoned(config.seed, i32_, 2, config.dim);
+                for (k, t) in [a, b].into_iter().enumerate() {
+                    let ob = body(i32_, &mid, 1, t.digest(), k as u64 + 1, k as u64 + 1);
+                    let att = TensorAttestation::sign_unchecked(&signer, &ob, &t.canonical_bytes());
+                    let op = SignedOp::sign_unchecked(&signer, ob);
+                    node.own.push(item(op, None, Some((att, t))));
+                }
+            }
+            Behaviour::Corrupter => {
+                let x = synthetic_tensor(config.seed, i32_, config.dim);
+                let y = poisoned(config.seed, i32_, 2, config.dim);
+                let ob = body(i32_, &mid, 1, x.digest(), 1, 1);
+                let att = TensorAttestation::sign_unchecked(&signer, &ob, &y.canonical_bytes());
+                let op = SignedOp::sign_unchecked(&signer, ob);
+                node.own.push(item(op, None, Some((att, y))));
+            }
+            Behaviour::Forger => {
+                // Claims to be the victim: a higher version of its model.
+                let vid = model_id(victim);
+                let y = poisoned(config.seed, i32_, 3, config.dim);
+                let z = poisoned(config.seed, i32_, 4, config.dim);
+                let f1 = SignedOp::sign_unchecked(&signer, body(victim, &vid, 2, y.digest(), 2, 2));
+                let f2 = SignedOp::sign_unchecked(&signer, body(victim, &vid, 2, z.digest(), 3, 2));
+                node.junk.push(Evidence::equivocation(
+                    AuthOp::from(f1.clone()),
+                    AuthOp::from(f2),
+                ));
+                let att =
+                    TensorAttestation::sign_unchecked(&signer, &f1.body, &y.canonical_bytes());
+                node.own.push(item(f1, None, Some((att, y))));
+            }
+            Behaviour::Outsider => {
+                for k in 0..SYBILS_PER_OUTSIDER {
+                    let sid = n + i32_ * SYBILS_PER_OUTSIDER + k;
+                    let mut s = Stream::keyed(
+                        config.seed,
+                        Purpose::Other,
+                        &[i as u64, k as u64],
+                        b"trust-experiment sybil",
+                    );
+                    let mut secret = [0u8; 32];
+                    for chunk in secret.chunks_mut(8) {
+                        chunk.copy_from_slice(&s.next_u64().to_le_bytes());
+                    }
+                    let sybil = Identity::from_secret(sid, secret);
+                    let t = poisoned(config.seed, sid, 2, config.dim);
+                    let ob = body(sid, &format!("sybil-{sid:05}"), 1, t.digest(), 1, 1);
+                    let mut frontier = LogFrontier::new();
+                    frontier.push(&ob.digest());
+                    let mut ctx = VersionVector::new();
+                    ctx.next_dot(sid);
+                    let pco = PcoBundle::build_unchecked(
+                        &sybil,
+                        vec![ob.clone()],
+                        ctx,
+                        frontier.root(),
+                        TrustState::new().root(),
+                        1,
+                        1,
+                    )
+                    .map_err(wire)?;
+                    let att = TensorAttestation::sign_unchecked(&sybil, &ob, &t.canonical_bytes());
+                    let op = SignedOp::sign_unchecked(&sybil, ob);
+                    node.own.push(item(op, Some(pco), Some((att, t))));
+                }
+            }
+        }
+        nodes.push(node);
+    }
+
+    let schedule = Schedule {
+        nodes: n,
+        protocol: config.protocol,
+        fanout: config.fanout,
+        seed: config.seed,
+        ordering: 0,
+    };
+    let mut k = Counters {
+        messages: 0,
+        ops_sent: 0,
+        evidence_sent: 0,
+        ops_verified: 0,
+        op_batches: 0,
+        pcos_verified: 0,
+        pcos_applied: 0,
+        pcos_quarantined: 0,
+    };
+    // Evidence digest → first round each honest node held it.
+    let mut held: BTreeMap<Digest, Vec<Option<u32>>> = BTreeMap::new();
+    let mut trust_rounds: Vec<(u32, u64, Vec<f64>)> = Vec::new();
+    let mut agree_since: Option<u32> = None;
+    let mut quiet = 0u32;
+    let mut rounds_run = 0u32;
+    let is_relay = |b: Behaviour| matches!(b, Behaviour::Honest | Behaviour::Replayer);
+    let relays: Vec<usize> = (0..n as usize).filter(|&i| is_relay(roles[i])).collect();
+    // Messages each node has sent (the equivocator alternates its versions).
+    let mut sends: Vec<u64> = vec![0; n as usize];
+    // Items of evidence-producing members delivered to a relay at least once,
+    // and the items that must be.
+    let mut injected: BTreeSet<Digest> = BTreeSet::new();
+    let to_inject: BTreeSet<Digest> = (0..n as usize)
+        .filter(|&i| roles[i].produces_evidence())
+        .flat_map(|i| nodes[i].own.iter().map(|it| it.digest))
+        .collect();
+    let pushes = matches!(config.protocol, Protocol::Push | Protocol::PushPull);
+    let pulls = matches!(config.protocol, Protocol::Pull | Protocol::PushPull);
+
+    for r in 0..config.rounds_max {
+        let round = r + 1;
+        // Compose every message from the states at the start of the round.
+        let mut inbox: Vec<Vec<Message>> = (0..n).map(|_| Vec::new()).collect();
+        let messages_before = k.messages;
+        for s in 0..n {
+            for p in schedule.peers(r, s) {
+                let mut pairs = Vec::with_capacity(2);
+                if pushes {
+                    pairs.push((s as usize, p as usize));
+                }
+                if pulls {
+                    pairs.push((p as usize, s as usize));
+                }
+                for (from, to) in pairs {
+                    if let Some(m) = compose(&nodes, from, to, r, sends[from]) {
+                        sends[from] += 1;
+                        if roles[from].produces_evidence() && is_relay(roles[to]) {
+                            injected.extend(m.0.iter().map(|it| it.digest));
+                        }
+                        inbox[to].push(m);
+                    }
+                }
+            }
+        }
+        for msgs in &inbox {
+            for (items, ev) in msgs {
+                k.messages += 1;
+                k.ops_sent += items.len() as u64;
+                k.evidence_sent += ev.len() as u64;
+            }
+        }
+        // Deliver.
+        for (t, msgs) in inbox.into_iter().enumerate() {
+            if msgs.is_empty() {
+                continue;
+            }
+            let order = schedule.delivery_order(r, t as u32, msgs.len());
+            let mut slots: Vec<Option<Message>> = msgs.into_iter().map(Some).collect();
+            let mut items = Vec::new();
+            let mut evidence = Vec::new();
+            for i in order {
+                let (it, ev) = slots[i].take().expect("permutation");
+                items.extend(it);
+                evidence.extend(ev);
+            }
+            receive(&mut nodes[t], items, evidence, &mut k);
+        }
+        rounds_run = round;
+        // Stats.
+        for (hi, &h) in honest.iter().enumerate() {
+            for d in nodes[h].trust.verifier.trust().digests() {
+                let slot = held.entry(*d).or_insert_with(|| vec![None; honest.len()]);
+                if slot[hi].is_none() {
+                    slot[hi] = Some(round);
+                }
+            }
+        }
+        let mut mean = vec![0.0f64; n as usize];
+        for &h in &honest {
+            let sc = nodes[h].trust.verifier.trust().scores();
+            for (p, m) in mean.iter_mut().enumerate() {
+                *m += sc.trust(p as u32);
+            }
+        }
+        for m in &mut mean {
+            *m /= honest.len() as f64;
+        }
+        trust_rounds.push((round, k.messages - messages_before, mean));
+        // Agreement of the honest nodes and the replayers (full relays): once
+        // they agree, no relay holds anything an honest node lacks.
+        let first = &nodes[honest[0]];
+        let agree = relays.iter().all(|&h| {
+            let o = &nodes[h];
+            o.admitted.keys().eq(first.admitted.keys())
+                && o.valid.keys().eq(first.valid.keys())
+                && o.trust.verifier.trust().root() == first.trust.verifier.trust().root()
+        });
+        // The run may end only once every Byzantine item has been injected.
+        if agree && injected.is_superset(&to_inject) {
+            agree_since.get_or_insert(round);
+            quiet += 1;
+            if quiet >= QUIET_ROUNDS {
+                break;
+            }
+        } else {
+            agree_since = None;
+            quiet = 0;
+        }
+    }
+    let converged = quiet >= QUIET_ROUNDS;
+    let rounds = if converged {
+        agree_since.unwrap_or(rounds_run)
+    } else {
+        rounds_run
+    };
+
+    // Evidence items (digest order) and per-round fractions.
+    let evidence_list: Vec<(Digest, u32, String)> = held
+        .keys()
+        .map(|d| {
+            let rec = honest
+                .iter()
+                .find_map(|&h| {
+                    nodes[h]
+                        .trust
+                        .verifier
+                        .trust()
+                        .records()
+                        .find(|v| v.digest() == *d)
+                })
+                .expect("held by an honest node");
+            (*d, rec.accused(), kind_name(rec.evidence()))
+        })
+        .collect();
+    let evidence: Vec<EvidenceItem> = evidence_list
+        .iter()
+        .map(|(d, accused, kind)| {
+            let rounds = &held[d];
+            let first_round = rounds.iter().flatten().copied().min().unwrap_or(0);
+            let all_round = if rounds.iter().all(|x| x.is_some()) {
+                rounds.iter().flatten().copied().max()
+            } else {
+                None
+            };
+            EvidenceItem {
+                digest: d.to_hex(),
+                accused: *accused,
+                kind: kind.clone(),
+                first_round,
+                all_round,
+            }
+        })
+        .collect();
+    let per_round: Vec<RoundStat> = trust_rounds
+        .into_iter()
+        .map(|(round, messages, mean_trust)| RoundStat {
+            round,
+            messages,
+            evidence_held: evidence_list
+                .iter()
+                .map(|(d, _, _)| {
+                    held[d]
+                        .iter()
+                        .filter(|x| x.is_some_and(|r| r <= round))
+                        .count() as f64
+                        / honest.len() as f64
+                })
+                .collect(),
+            mean_trust,
+        })
+        .collect();
+
+    // Detection per Byzantine member.
+    let mut detection = Vec::new();
+    for (i, &role) in roles.iter().enumerate() {
+        if role == Behaviour::Honest {
+            continue;
+        }
+        let node = i as u32;
+        let detected_by = honest
+            .iter()
+            .filter(|&&h| {
+                nodes[h]
+                    .trust
+                    .verifier
+                    .trust()
+                    .records()
+                    .any(|v| v.accused() == node)
+            })
+            .count() as u32;
+        // First round at which every honest node held some evidence against it.
+        let latency = if detected_by as usize == honest.len() {
+            (0..honest.len())
+                .map(|hi| {
+                    evidence_list
+                        .iter()
+                        .filter(|(_, a, _)| *a == node)
+                        .filter_map(|(d, _, _)| held[d][hi])
+                        .min()
+                })
+                .collect::<Option<Vec<u32>>>()
+                .and_then(|v| v.into_iter().max())
+        } else {
+            None
+        };
+        let own: Vec<Digest> = nodes[i].own.iter().map(|it| it.digest).collect();
+        let reached = |d: &Digest| honest.iter().any(|&h| nodes[h].admitted.contains_key(d));
+        let manifested = match role {
+            Behaviour::Equivocator => own.iter().all(reached),
+            Behaviour::Corrupter => own.iter().any(reached),
+            _ => true,
+        };
+        let note = match role {
+            Behaviour::Equivocator | Behaviour::Corrupter if !manifested => {
+                "its conflicting messages never reached an honest node".to_string()
+            }
+            Behaviour::Equivocator | Behaviour::Corrupter => {
+                if detected_by as usize == honest.len() {
+                    "detected by every honest node".to_string()
+                } else {
+                    format!("detected by {detected_by} of {} honest nodes", honest.len())
+                }
+            }
+            Behaviour::Forger => {
+                "forged operations and fabricated evidence dropped (bad signature / bad evidence); no evidence against anyone".into()
+            }
+            Behaviour::Replayer => "replays recognised and ignored; nothing to prove".into(),
+            Behaviour::Outsider => "identities not on the roster: dropped, nothing to prove".into(),
+            Behaviour::Silent => "omission is not provable: no evidence, by design".into(),
+            Behaviour::Honest => unreachable!(),
+        };
+        detection.push(Detection {
+            node,
+            behaviour: role,
+            produces_evidence: role.produces_evidence(),
+            manifested,
+            detected_by,
+            latency_rounds: latency,
+            note,
+        });
+    }
+
+    // False accusations.
+    let offenders: BTreeSet<u32> = (0..n)
+        .filter(|&i| roles[i as usize].produces_evidence())
+        .collect();
+    let false_accusations: u64 = honest
+        .iter()
+        .map(|&h| {
+            nodes[h]
+                .trust
+                .verifier
+                .trust()
+                .records()
+                .filter(|v| !offenders.contains(&v.accused()))
+                .count() as u64
+        })
+        .sum();
+
+    // Trust roots and divergence.
+    let trust_roots: Vec<String> = honest
+        .iter()
+        .map(|&h| nodes[h].trust.verifier.trust().root().to_hex())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let scores: Vec<_> = honest
+        .iter()
+        .map(|&h| nodes[h].trust.verifier.trust().scores())
+        .collect();
+    let mut max_trust_divergence = 0.0f64;
+    for p in 0..n {
+        for d in Dimension::ALL {
+            let mut lo = f64::INFINITY;
+            let mut hi = f64::NEG_INFINITY;
+            for s in &scores {
+                let v = s.peer(p).get(d);
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
+            max_trust_divergence = max_trust_divergence.max(hi - lo);
+        }
+    }
+
+    // Resolve at every honest node, with and without trust weighting.
+    let base = synthetic_base(config.seed, config.dim);
+    let params = Params::new();
+    let mut resolved = BTreeSet::new();
+    let mut unweighted = BTreeSet::new();
+    let mut first: Option<(Tensor, Tensor, Vec<u32>)> = None;
+    for &h in &honest {
+        let node = &nodes[h];
+        let set = canonical_set(node.admitted.values().map(|it| &it.op))?;
+        let sc = node.trust.verifier.trust().scores();
+        let tw = trust_weighted_rows(&set, POLICY, &sc);
+        let merged = tw
+            .resolve(
+                &config.strategy,
+                &params,
+                |d| node.valid.get(d).map(|t| t.as_ref()),
+                Some(&base),
+                config.seed,
+                "",
+            )
+            .map_err(|e| LabError::Wire(format!("trust-weighted resolve at node {h}: {e}")))?;
+        let plain = trust_weighted_rows(&set, POLICY, &TrustState::new().scores());
+        let merged_plain = plain
+            .resolve(
+                &config.strategy,
+                &params,
+                |d| node.delivered.get(d).map(|t| t.as_ref()),
+                Some(&base),
+                config.seed,
+                "",
+            )
+            .map_err(|e| LabError::Wire(format!("unweighted resolve at node {h}: {e}")))?;
+        resolved.insert(merged.digest().to_hex());
+        unweighted.insert(merged_plain.digest().to_hex());
+        if first.is_none() {
+            let mut ex: Vec<u32> = tw.excluded.iter().map(|e| e.originator).collect();
+            ex.sort_unstable();
+            ex.dedup();
+            first = Some((merged, merged_plain, ex));
+        }
+    }
+    let (merged, merged_plain, excluded) = first.expect("at least one honest node");
+
+    // The honest-only reference: the legitimate contributions that reached
+    // the honest nodes (a silent member's may never have left it).
+    let reached = &nodes[honest[0]].admitted;
+    let legit: Vec<(&Contribution, &Tensor)> = contributions
+        .iter()
+        .filter(|(i, _)| roles[**i as usize].legit_content())
+        .filter(|(i, _)| {
+            nodes[**i as usize]
+                .own
+                .iter()
+                .all(|it| reached.contains_key(&it.digest))
+        })
+        .map(|(_, (c, t))| (c, t))
+        .collect();
+    let ids: Vec<&str> = legit.iter().map(|(c, _)| c.model_id()).collect();
+    let tensors: Vec<&Tensor> = legit.iter().map(|(_, t)| *t).collect();
+    let weights: Vec<f64> = legit.iter().map(|(c, _)| c.weight()).collect();
+    let reference = merge_by_name(
+        &config.strategy,
+        &MergeInputs {
+            ids: &ids,
+            tensors: &tensors,
+            weights: &weights,
+            base: Some(&base),
+            seed: config.seed,
+            tensor_key: "",
+        },
+        &params,
+    )?;
+    let deviation_weighted = deviation(&merged, &reference);
+    let deviation_unweighted = deviation(&merged_plain, &reference);
+
+    // Drops summed over honest nodes.
+    let mut drops = Drops::default();
+    for &h in &honest {
+        let c = nodes[h].trust.verifier.counts();
+        drops.bad_signature += c.bad_signature;
+        drops.unknown_identity += c.unknown_identity;
+        drops.replayed += c.replayed;
+        drops.bad_evidence += c.bad_evidence;
+        drops.malformed += c.malformed;
+        drops.unbound_claims += c.unbound_claims;
+        drops.missing_history += c.missing_history;
+        drops.root_mismatch += c.root_mismatch;
+        drops.not_minimal += c.not_minimal;
+        drops.causality += c.causality;
+        drops.distrusted += c.distrusted;
+        drops.quarantined += c.quarantined;
+        drops.relay_corrupted += c.relay_corrupted;
+        drops.ledger_full += c.ledger_full;
+        drops.evidence_overflow += c.evidence_overflow;
+        drops.duplicate_in_inbox += nodes[h].drops_dup;
+    }
+
+    let reference_contrast = config.reference_contrast.then(|| {
+        let orders = 4;
+        let with = all_to_all_contrast(config.seed, n, orders, true);
+        let without = all_to_all_contrast(config.seed, n, orders, false);
+        ReferenceContrast {
+            label: "REFERENCE SEMANTICS (crdt-merge 0.9.x: 0.5 default, non-binding evidence, homeostasis) — not the lab's design".into(),
+            nodes: with.nodes,
+            orders: with.orders,
+            distinct_roots_homeostasis: with.distinct_roots as u64,
+            max_divergence_homeostasis: with.max_divergence.iter().copied().fold(0.0, f64::max),
+            distinct_roots_plain: without.distinct_roots as u64,
+            max_divergence_plain: without.max_divergence.iter().copied().fold(0.0, f64::max),
+        }
+    });
+
+    let results = TrustResults {
+        members: roles
+            .iter()
+            .enumerate()
+            .map(|(i, &b)| Member {
+                node: i as u32,
+                behaviour: b,
+            })
+            .collect(),
+        honest_nodes: honest.len() as u32,
+        converged,
+        rounds,
+        rounds_run,
+        messages: k.messages,
+        ops_sent: k.ops_sent,
+        evidence_sent: k.evidence_sent,
+        ops_verified: k.ops_verified,
+        op_batches: k.op_batches,
+        pcos_verified: k.pcos_verified,
+        pcos_applied: k.pcos_applied,
+        pcos_quarantined: k.pcos_quarantined,
+        evidence,
+        detection,
+        false_accusations,
+        trust_roots,
+        max_trust_divergence,
+        resolved_digests: resolved.into_iter().collect(),
+        unweighted_digests: unweighted.into_iter().collect(),
+        excluded,
+        reference_members: legit.len() as u32,
+        deviation_weighted,
+        deviation_unweighted,
+        drops,
+        per_round,
+        reference_contrast,
+    };
+    let verdict = verdict(&results);
+    Ok(Report::new(NAME, config.clone(), results, verdict))
+}
+
+fn kind_name(e: &Evidence) -> String {
+    match e.kind() {
+        crate::trust::EvidenceKind::Equivocation => "equivocation",
+        crate::trust::EvidenceKind::InvalidContent => "invalid-content",
+        crate::trust::EvidenceKind::DotReuse => "dot-reuse",
+        crate::trust::EvidenceKind::ContextBehindDot => "context-behind-dot",
+    }
+    .to_string()
+}
+
+/// max |a − b| / max |b| (max |a − b| when b is all zeros).
+fn deviation(a: &Tensor, b: &Tensor) -> f64 {
+    let diff = a
+        .data()
+        .iter()
+        .zip(b.data())
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max);
+    let scale = b.data().iter().map(|y| y.abs()).fold(0.0, f64::max);
+    if scale > 0.0 {
+        diff / scale
+    } else {
+        diff
+    }
+}
+
+/// The contribution set holding exactly the admitted operations: every
+/// admitted op becomes the row `(dot, contribution)`; the causal context is
+/// each originator's highest admitted counter. A pure function of the
+/// admitted set, so honest nodes with the same admitted ops have equal sets.
+fn canonical_set<'a>(ops: impl Iterator<Item = &'a SignedOp>) -> Result<ContributionSet, LabError> {
+    #[derive(Serialize)]
+    struct SetWire<'w> {
+        rows: &'w [Row],
+        context: &'w VersionVector,
+    }
+    let mut rows = Vec::new();
+    let mut top: BTreeMap<u32, u64> = BTreeMap::new();
+    for op in ops {
+        let c = op.body.contribution().map_err(wire)?;
+        let e = top.entry(op.body.dot.replica).or_insert(0);
+        *e = (*e).max(op.body.dot.counter);
+        rows.push(Row {
+            dot: op.body.dot,
+            value: Arc::new(c),
+        });
+    }
+    rows.sort_by(|a, b| {
+        a.value
+            .model_id()
+            .as_bytes()
+            .cmp(b.value.model_id().as_bytes())
+            .then(a.dot.cmp(&b.dot))
+    });
+    let mut context = VersionVector::new();
+    for (&replica, &counter) in &top {
+        for _ in 0..counter {
+            context.next_dot(replica);
+        }
+    }
+    let bytes = postcard::to_allocvec(&SetWire {
+        rows: &rows,
+        context: &context,
+    })
+    .map_err(wire)?;
+    let set: ContributionSet = postcard::from_bytes(&bytes).map_err(wire)?;
+    set.check_invariants().map_err(LabError::Wire)?;
+    Ok(set)
+}
+
+/// What node `s` sends to node `t` in round `r` (None: nothing).
+fn compose(nodes: &[Node], s: usize, t: usize, r: u32, seq: u64) -> Option<Message> {
+    let from = &nodes[s];
+    let to = &nodes[t];
+    let lacks = |it: &&Arc<Item>| !to.admitted.contains_key(&it.digest);
+    let (items, evidence): (Vec<Arc<Item>>, Vec<Evidence>) = match from.role {
+        Behaviour::Honest => (
+            from.admitted.values().filter(lacks).cloned().collect(),
+            from.trust
+                .verifier
+                .trust()
+                .missing_from(to.trust.verifier.trust()),
+        ),
+        Behaviour::Silent if r == 0 => (
+            from.admitted.values().filter(lacks).cloned().collect(),
+            from.trust
+                .verifier
+                .trust()
+                .missing_from(to.trust.verifier.trust()),
+        ),
+        Behaviour::Silent => return None,
+        Behaviour::Replayer => (
+            from.admitted.values().cloned().collect(),
+            from.trust
+                .verifier
+                .trust()
+                .missing_from(to.trust.verifier.trust()),
+        ),
+        Behaviour::Equivocator => {
+            // One version per message, alternating over successive messages
+            // (the first one the target lacks, starting at the turn's).
+            let len = from.own.len();
+            let start = (seq % len as u64) as usize;
+            let pick = (0..len).map(|k| &from.own[(start + k) % len]).find(lacks);
+            (pick.into_iter().cloned().collect(), Vec::new())
+        }
+        Behaviour::Corrupter => (from.own.iter().filter(lacks).cloned().collect(), Vec::new()),
+        Behaviour::Forger => (from.own.clone(), from.junk.clone()),
+        Behaviour::Outsider => (from.own.clone(), Vec::new()),
+    };
+    if items.is_empty() && evidence.is_empty() {
+        None
+    } else {
+        Some((items, evidence))
+    }
+}
+
+/// A node applies its inbox: PCOs in batches per level, then the remaining
+/// operations in one batch, then tensors, then evidence.
+fn receive(node: &mut Node, items: Vec<Arc<Item>>, evidence: Vec<Evidence>, k: &mut Counters) {
+    // Collapse duplicates within the inbox (first in delivery order wins).
+    let mut seen = BTreeSet::new();
+    let mut unique = Vec::with_capacity(items.len());
+    for it in items {
+        if seen.insert(it.digest) {
+            unique.push(it);
+        } else {
+            node.drops_dup += 1;
+        }
+    }
+    let mut newly: Vec<Arc<Item>> = Vec::new();
+    let mut via_ops: Vec<Arc<Item>> = Vec::new();
+    // PCOs of operations not admitted yet, grouped by verification level.
+    let mut by_level: BTreeMap<Level, Vec<Arc<Item>>> = BTreeMap::new();
+    for it in unique {
+        match &it.pco {
+            Some(_) if !node.admitted.contains_key(&it.digest) => {
+                let trust = node.trust.verifier.trust().trust(it.op.body.originator);
+                by_level
+                    .entry(Level::for_trust(trust))
+                    .or_default()
+                    .push(it);
+            }
+            _ => via_ops.push(it),
+        }
+    }
+    for (level, group) in by_level {
+        let bundles: Vec<PcoBundle> = group
+            .iter()
+            .map(|it| it.pco.clone().expect("grouped PCOs"))
+            .collect();
+        k.pcos_verified += bundles.len() as u64;
+        let results = node.trust.verifier.ingest_pco_batch(&bundles, level);
+        for (it, res) in group.into_iter().zip(results) {
+            match res {
+                Ok(o) if o.verdict == PcoVerdict::Applied => {
+                    k.pcos_applied += 1;
+                    if node.admitted.insert(it.digest, it.clone()).is_none() {
+                        newly.push(it);
+                    }
+                }
+                Ok(o) if o.verdict == PcoVerdict::Quarantined => k.pcos_quarantined += 1,
+                Ok(_) => {}
+                Err(PcoError::MissingHistory { .. }) => via_ops.push(it),
+                Err(_) => {}
+            }
+        }
+    }
+    if !via_ops.is_empty() {
+        let ops: Vec<SignedOp> = via_ops.iter().map(|it| it.op.clone()).collect();
+        k.ops_verified += ops.len() as u64;
+        k.op_batches += 1;
+        let results = node.trust.verifier.ingest_ops_batch(&ops);
+        for (it, res) in via_ops.into_iter().zip(results) {
+            if let Ok(o) = res {
+                if matches!(o.status, OpStatus::New | OpStatus::Replay)
+                    && !node.admitted.contains_key(&it.digest)
+                {
+                    node.admitted.insert(it.digest, it.clone());
+                    newly.push(it);
+                }
+            }
+        }
+    }
+    for it in newly {
+        if let Some((att, t)) = &it.tensor {
+            node.delivered
+                .entry(it.op.body.tensor)
+                .or_insert_with(|| t.clone());
+            let bytes = t.canonical_bytes();
+            if let Ok(TensorOutcome::Valid) =
+                node.trust
+                    .verifier
+                    .check_tensor(it.op.body.dot, att, &bytes)
+            {
+                node.valid.insert(t.digest(), t.clone());
+            }
+        }
+    }
+    let mut seen_ev = BTreeSet::new();
+    for e in evidence {
+        if seen_ev.insert(e.digest()) {
+            let _ = node.trust.verifier.ingest_evidence(e);
+        }
+    }
+}
+
+fn verdict(r: &TrustResults) -> Verdict {
+    let mut checks = Vec::new();
+    checks.push(Check {
+        name: "no false accusations".into(),
+        passed: r.false_accusations == 0,
+        detail: format!(
+            "{} evidence record(s) against members with no provable offence",
+            r.false_accusations
+        ),
+    });
+    checks.push(Check {
+        name: "honest trust roots identical".into(),
+        passed: r.trust_roots.len() == 1 && r.max_trust_divergence == 0.0,
+        detail: format!(
+            "{} distinct root(s) over {} honest nodes; max score divergence {}",
+            r.trust_roots.len(),
+            r.honest_nodes,
+            r.max_trust_divergence
+        ),
+    });
+    checks.push(Check {
+        name: "honest resolved models identical".into(),
+        passed: r.resolved_digests.len() == 1,
+        detail: format!(
+            "{} distinct trust-weighted resolved digest(s)",
+            r.resolved_digests.len()
+        ),
+    });
+    let needed: Vec<&Detection> = r.detection.iter().filter(|d| d.produces_evidence).collect();
+    let missed: Vec<String> = needed
+        .iter()
+        .filter(|d| d.manifested && d.detected_by != r.honest_nodes)
+        .map(|d| format!("{} (node {})", d.behaviour.name(), d.node))
+        .collect();
+    let silent_offenders = needed.iter().filter(|d| !d.manifested).count();
+    checks.push(Check {
+        name: "evidence-producing behaviours detected by all honest nodes".into(),
+        passed: missed.is_empty(),
+        detail: if missed.is_empty() {
+            format!(
+                "{} of {} evidence-producing member(s) detected by all {} honest nodes{}",
+                needed.len() - silent_offenders,
+                needed.len(),
+                r.honest_nodes,
+                if silent_offenders > 0 {
+                    format!("; {silent_offenders} never reached an honest node")
+                } else {
+                    String::new()
+                }
+            )
+        } else {
+            format!("not detected by every honest node: {}", missed.join(", "))
+        },
+    });
+    let helps = if r.deviation_unweighted > 0.0 {
+        r.deviation_weighted < r.deviation_unweighted
+    } else {
+        r.deviation_weighted <= r.deviation_unweighted
+    };
+    checks.push(Check {
+        name: "trust weighting keeps the model closer to honest-only".into(),
+        passed: helps,
+        detail: format!(
+            "deviation from the honest-only model: {:.3e} with trust weighting, {:.3e} without",
+            r.deviation_weighted, r.deviation_unweighted
+        ),
+    });
+    checks.push(Check {
+        name: "honest nodes converged".into(),
+        passed: r.converged,
+        detail: format!(
+            "honest nodes agreed after round {} ({} rounds run)",
+            r.rounds, r.rounds_run
+        ),
+    });
+    Verdict::from_checks(checks)
+}
