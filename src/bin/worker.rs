@@ -1,0 +1,66 @@
+//! The web worker: thin glue that hosts engine nodes. It decodes each
+//! postcard request from a transferred `Uint8Array`, hands it to
+//! [`WorkerCore`], and posts the reply back the same way. It says `Ready`
+//! first, so the pool never sends to a worker whose wasm is still loading.
+//! A panic is reported as a `Failed` reply before the instance traps.
+
+#[cfg(target_arch = "wasm32")]
+mod glue {
+    use convergence_lab::protocol::{decode, encode, FromWorker, ToWorker};
+    use convergence_lab::worker_core::WorkerCore;
+    use std::cell::RefCell;
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::JsCast;
+    use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
+    fn scope() -> DedicatedWorkerGlobalScope {
+        js_sys::global().unchecked_into()
+    }
+
+    fn post(reply: &FromWorker) {
+        let bytes = js_sys::Uint8Array::from(encode(reply).as_slice());
+        let transfer = js_sys::Array::of1(&bytes.buffer());
+        if let Err(e) = scope().post_message_with_transfer(&bytes, &transfer) {
+            web_sys::console::error_2(&"worker: could not post a reply".into(), &e);
+        }
+    }
+
+    fn request(event: &MessageEvent) -> Result<ToWorker, String> {
+        let bytes = event
+            .data()
+            .dyn_into::<js_sys::Uint8Array>()
+            .map_err(|_| "the request is not bytes".to_string())?;
+        decode(&bytes.to_vec())
+    }
+
+    pub fn start() {
+        std::panic::set_hook(Box::new(|info| {
+            console_error_panic_hook::hook(info);
+            post(&FromWorker::Failed {
+                message: format!("the engine panicked: {info}"),
+            });
+        }));
+        let core = RefCell::new(WorkerCore::new());
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            let reply = match request(&event) {
+                Ok(req) => core.borrow_mut().handle(req),
+                Err(message) => FromWorker::Failed { message },
+            };
+            post(&reply);
+        });
+        scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        // The handler lives as long as the worker.
+        on_message.forget();
+        post(&FromWorker::Ready);
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+fn main() {
+    glue::start();
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {
+    eprintln!("the worker binary runs only as a web worker (build with trunk)");
+}

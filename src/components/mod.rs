@@ -1,0 +1,7 @@
+//! Reusable pieces of the experiment pages.
+
+pub mod chart;
+pub mod controls;
+pub mod progress;
+pub mod results;
+pub mod verdict;

@@ -1,0 +1,491 @@
+//! The coordinator: owns the round loop of a browser run and does only light
+//! work — it routes opaque envelope batches between workers and keeps the
+//! `OrderingDriver` bookkeeping, exactly as `lab_core`'s native `run_with`
+//! does, so the report (and its fingerprint) equals `lab-cli`'s.
+//!
+//! It talks to the workers through a [`Link`]: the web worker pool in the
+//! browser, an in-process set of [`crate::worker_core::WorkerCore`]s in the
+//! native tests.
+//!
+//! - push / pull / push-pull: every worker hosts a disjoint node range of
+//!   each ordering; per round all workers emit, the coordinator routes the
+//!   batches, all workers deliver, the driver records the reports.
+//! - all-pairs (sequential, needs every node in one executor): whole
+//!   orderings are handed out to free workers.
+
+use crate::protocol::{FromWorker, Oracle, ToWorker};
+use lab_core::experiment::convergence::{
+    assemble, ordering_result, schedule, ConvergenceConfig, ConvergenceReport, NodeResolved,
+    OrderingResult,
+};
+use lab_core::sim::driver::{OrderingDriver, Step};
+use lab_core::sim::faults::FaultPlan;
+use lab_core::sim::{partition_nodes, Protocol, RoundReport};
+use std::future::Future;
+
+/// Why a browser run stopped without a report.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunError {
+    /// The user pressed Cancel.
+    Cancelled,
+    /// A worker failed (engine error, panic, load error); in words.
+    Worker { worker: u32, message: String },
+    /// A worker answered something the coordinator did not ask for.
+    Protocol(String),
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Cancelled => write!(f, "the run was cancelled"),
+            RunError::Worker { worker, message } => write!(f, "worker {worker} failed: {message}"),
+            RunError::Protocol(m) => write!(f, "unexpected worker message: {m}"),
+        }
+    }
+}
+
+/// The coordinator's view of the executors.
+pub trait Link {
+    /// Number of workers (all ready).
+    fn size(&self) -> u32;
+    /// Sends `message` to `worker`.
+    fn send(&mut self, worker: u32, message: &ToWorker) -> Result<(), RunError>;
+    /// The next reply from any worker (or a cancel / failure).
+    fn recv(&mut self) -> impl Future<Output = Result<(u32, FromWorker), RunError>>;
+    /// A monotonic clock in milliseconds, for phase timings only.
+    fn now_ms(&self) -> f64;
+}
+
+/// Where a run is, for the progress bar.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Progress {
+    pub orderings: u32,
+    pub orderings_done: u32,
+    /// The ordering being run (0-based; for all-pairs the lowest one in flight).
+    pub ordering: u32,
+    /// The last round recorded in that ordering.
+    pub round: u32,
+    pub agreeing_nodes: u32,
+    pub nodes: u32,
+}
+
+impl Progress {
+    /// Fraction done in `0..=1`, for the bar and the estimate of time left.
+    pub fn fraction(&self) -> f64 {
+        if self.orderings == 0 {
+            return 0.0;
+        }
+        let partial = if self.nodes == 0 {
+            0.0
+        } else {
+            // Within a gossip ordering: the share of nodes that agree.
+            0.9 * self.agreeing_nodes as f64 / self.nodes as f64
+        };
+        let done = self.orderings_done as f64
+            + if self.orderings_done < self.orderings {
+                partial
+            } else {
+                0.0
+            };
+        (done / self.orderings as f64).min(1.0)
+    }
+}
+
+/// A finished run: the report and per-ordering phase timings.
+pub struct Finished {
+    pub report: ConvergenceReport,
+    pub phases_ms: Vec<(String, f64)>,
+}
+
+/// Runs Experiment 1 over `link`'s workers. `config` must be valid.
+pub async fn run<L: Link>(
+    link: &mut L,
+    config: &ConvergenceConfig,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Finished, RunError> {
+    let mut c = Coordinator {
+        link,
+        config,
+        progress,
+        phases_ms: Vec::new(),
+    };
+    let (results, oracle) = if config.protocol == Protocol::AllPairs {
+        c.all_pairs().await?
+    } else {
+        c.gossip().await?
+    };
+    let report = assemble(config, results, oracle);
+    Ok(Finished {
+        report,
+        phases_ms: c.phases_ms,
+    })
+}
+
+struct Coordinator<'a, L: Link> {
+    link: &'a mut L,
+    config: &'a ConvergenceConfig,
+    progress: &'a mut dyn FnMut(Progress),
+    phases_ms: Vec<(String, f64)>,
+}
+
+impl<L: Link> Coordinator<'_, L> {
+    fn report_progress(&mut self, done: u32, ordering: u32, round: u32, agreeing_nodes: u32) {
+        (self.progress)(Progress {
+            orderings: self.config.orderings,
+            orderings_done: done,
+            ordering,
+            round,
+            agreeing_nodes,
+            nodes: self.config.nodes,
+        });
+    }
+
+    /// The next reply; a worker's `Failed` becomes an error.
+    async fn recv(&mut self) -> Result<(u32, FromWorker), RunError> {
+        match self.link.recv().await? {
+            (worker, FromWorker::Failed { message }) => Err(RunError::Worker { worker, message }),
+            other => Ok(other),
+        }
+    }
+
+    /// Sends `make(w)` to workers `0..n` and collects one reply from each,
+    /// in worker order.
+    async fn exchange<T>(
+        &mut self,
+        n: u32,
+        make: impl Fn(u32) -> ToWorker,
+        take: impl Fn(FromWorker) -> Option<T>,
+    ) -> Result<Vec<T>, RunError> {
+        for w in 0..n {
+            self.link.send(w, &make(w))?;
+        }
+        self.collect(n, take).await
+    }
+
+    /// Collects one reply of the kind `take` accepts from each worker `0..n`.
+    async fn collect<T>(
+        &mut self,
+        n: u32,
+        take: impl Fn(FromWorker) -> Option<T>,
+    ) -> Result<Vec<T>, RunError> {
+        let mut replies: Vec<Option<T>> = (0..n).map(|_| None).collect();
+        for _ in 0..n {
+            let (w, msg) = self.recv().await?;
+            let slot = replies
+                .get_mut(w as usize)
+                .ok_or_else(|| RunError::Protocol(format!("reply from unknown worker {w}")))?;
+            if slot.is_some() {
+                return Err(RunError::Protocol(format!("two replies from worker {w}")));
+            }
+            let value = take(msg)
+                .ok_or_else(|| RunError::Protocol(format!("wrong reply kind from worker {w}")))?;
+            *slot = Some(value);
+        }
+        Ok(replies
+            .into_iter()
+            .map(|r| r.expect("every worker replied"))
+            .collect())
+    }
+
+    async fn gossip(&mut self) -> Result<(Vec<OrderingResult>, Oracle), RunError> {
+        let parts: Vec<(u32, u32)> = partition_nodes(self.config.nodes, self.link.size())
+            .into_iter()
+            .map(|r| (r.start, r.end))
+            .collect();
+        let mut results = Vec::with_capacity(self.config.orderings as usize);
+        let mut oracle = None;
+        for ordering in 0..self.config.orderings {
+            let started_ms = self.link.now_ms();
+            let (result, o) = self.gossip_ordering(ordering, &parts).await?;
+            oracle = oracle.or(o);
+            results.push(result);
+            let ms = self.link.now_ms() - started_ms;
+            self.phases_ms.push((format!("ordering {ordering}"), ms));
+        }
+        let oracle = oracle.ok_or_else(|| RunError::Protocol("no oracle digests".into()))?;
+        Ok((results, oracle))
+    }
+
+    async fn gossip_ordering(
+        &mut self,
+        ordering: u32,
+        parts: &[(u32, u32)],
+    ) -> Result<(OrderingResult, Option<Oracle>), RunError> {
+        let n = parts.len() as u32;
+        let config = self.config.clone();
+        let hosted = self
+            .exchange(
+                n,
+                |w| ToWorker::Host {
+                    config: config.clone(),
+                    ordering,
+                    parts: parts.to_vec(),
+                    me: w,
+                    oracle: ordering == 0 && w == 0,
+                },
+                |m| match m {
+                    FromWorker::Hosted { oracle } => Some(oracle),
+                    _ => None,
+                },
+            )
+            .await?;
+        let mut driver = new_driver(&config, ordering);
+        loop {
+            let round = match driver.next() {
+                Step::Finished => break,
+                Step::Round(r) => r,
+                Step::AllPairs => {
+                    return Err(RunError::Protocol("all-pairs step in a gossip run".into()))
+                }
+            };
+            let reports = self.round(n, round).await?;
+            driver.record(&reports);
+            let agreeing = driver.stats().last().map_or(0, |s| s.agreeing_nodes);
+            self.report_progress(ordering, ordering, round, agreeing);
+        }
+        let resolved = self
+            .exchange(
+                n,
+                |_| ToWorker::Resolve,
+                |m| match m {
+                    FromWorker::Resolved { nodes } => Some(nodes),
+                    _ => None,
+                },
+            )
+            .await?;
+        let resolved: Vec<NodeResolved> = resolved.into_iter().flatten().collect();
+        let oracle = hosted.into_iter().next().flatten();
+        Ok((ordering_result(&config, driver, &resolved), oracle))
+    }
+
+    /// One gossip round: emit everywhere, route the batches, deliver everywhere.
+    async fn round(&mut self, n: u32, round: u32) -> Result<Vec<RoundReport>, RunError> {
+        let emitted = self
+            .exchange(
+                n,
+                |_| ToWorker::Emit { round },
+                |m| match m {
+                    FromWorker::Emitted { batches, .. } => Some(batches),
+                    _ => None,
+                },
+            )
+            .await?;
+        let inboxes = route(emitted, n as usize)?;
+        for (w, batches) in (0..n).zip(inboxes) {
+            self.link.send(w, &ToWorker::Deliver { round, batches })?;
+        }
+        self.collect(n, |m| match m {
+            FromWorker::Delivered { report } => Some(report),
+            _ => None,
+        })
+        .await
+    }
+
+    async fn all_pairs(&mut self) -> Result<(Vec<OrderingResult>, Oracle), RunError> {
+        let k = self.config.orderings;
+        let active = self.link.size().min(k);
+        let mut results: Vec<Option<OrderingResult>> = vec![None; k as usize];
+        let mut started_ms = vec![0.0; k as usize];
+        let mut oracle = None;
+        let mut next = 0;
+        for w in 0..active {
+            started_ms[next as usize] = self.link.now_ms();
+            self.send_all_pairs(w, next)?;
+            next += 1;
+        }
+        let mut done = 0;
+        while done < k {
+            let (w, msg) = self.recv().await?;
+            let FromWorker::AllPairsDone {
+                ordering,
+                report,
+                nodes,
+                oracle: o,
+            } = msg
+            else {
+                return Err(RunError::Protocol(format!(
+                    "wrong reply kind from worker {w}"
+                )));
+            };
+            let slot = results
+                .get_mut(ordering as usize)
+                .filter(|s| s.is_none())
+                .ok_or_else(|| RunError::Protocol(format!("unexpected ordering {ordering}")))?;
+            *slot = Some(self.finish_all_pairs(ordering, report, &nodes)?);
+            oracle = oracle.or(o);
+            let ms = self.link.now_ms() - started_ms[ordering as usize];
+            self.phases_ms.push((format!("ordering {ordering}"), ms));
+            done += 1;
+            if next < k {
+                started_ms[next as usize] = self.link.now_ms();
+                self.send_all_pairs(w, next)?;
+                next += 1;
+            }
+            let lowest_running = results.iter().position(|r| r.is_none()).unwrap_or(0) as u32;
+            self.report_progress(done, lowest_running, 1, 0);
+        }
+        let oracle = oracle.ok_or_else(|| RunError::Protocol("no oracle digests".into()))?;
+        Ok((
+            results
+                .into_iter()
+                .map(|r| r.expect("every ordering finished"))
+                .collect(),
+            oracle,
+        ))
+    }
+
+    fn send_all_pairs(&mut self, worker: u32, ordering: u32) -> Result<(), RunError> {
+        let message = ToWorker::AllPairs {
+            config: self.config.clone(),
+            ordering,
+            oracle: ordering == 0,
+        };
+        self.link.send(worker, &message)
+    }
+
+    /// Records an all-pairs ordering with the driver, as the native runner does.
+    fn finish_all_pairs(
+        &self,
+        ordering: u32,
+        report: RoundReport,
+        nodes: &[NodeResolved],
+    ) -> Result<OrderingResult, RunError> {
+        let mut driver = new_driver(self.config, ordering);
+        if driver.next() != Step::AllPairs {
+            return Err(RunError::Protocol(
+                "the driver expected no all-pairs step".into(),
+            ));
+        }
+        if nodes.len() != self.config.nodes as usize
+            || report.nodes.len() != self.config.nodes as usize
+        {
+            return Err(RunError::Protocol(format!(
+                "ordering {ordering} did not report every node"
+            )));
+        }
+        driver.record(&[report]);
+        Ok(ordering_result(self.config, driver, nodes))
+    }
+}
+
+/// The driver of one ordering, exactly as the native `drive_native` makes
+/// it (Experiment 1 runs without faults).
+fn new_driver(config: &ConvergenceConfig, ordering: u32) -> OrderingDriver {
+    let quiet_from = FaultPlan::default().quiet_from();
+    OrderingDriver::with_quiet_from(schedule(config, ordering), config.rounds_max, quiet_from)
+}
+
+/// Regroups every worker's outgoing batches (indexed by destination) into
+/// each destination's inbox of batches, in source order.
+fn route(emitted: Vec<Vec<Vec<u8>>>, n: usize) -> Result<Vec<Vec<Vec<u8>>>, RunError> {
+    let mut inboxes: Vec<Vec<Vec<u8>>> = vec![Vec::new(); n];
+    for (src, batches) in emitted.into_iter().enumerate() {
+        if batches.len() != n {
+            return Err(RunError::Protocol(format!(
+                "worker {src} sent {} batches for {n} workers",
+                batches.len()
+            )));
+        }
+        for (dst, batch) in batches.into_iter().enumerate() {
+            if !batch.is_empty() {
+                inboxes[dst].push(batch);
+            }
+        }
+    }
+    Ok(inboxes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::local::run_local;
+    use lab_core::experiment::convergence::run_with;
+
+    fn check_matches_native(protocol: Protocol, fanout: u32) {
+        check_config_matches_native(ConvergenceConfig {
+            nodes: 13,
+            dim: 4,
+            orderings: 3,
+            protocol,
+            fanout,
+            ..ConvergenceConfig::default()
+        });
+    }
+
+    fn check_config_matches_native(config: ConvergenceConfig) {
+        let protocol = config.protocol;
+        let native = run_with(&config, 1, &mut |_| true).unwrap();
+        assert!(native.verdict.passed);
+        for workers in [1, 2, 3, 5, 16] {
+            let browser = run_local(&config, workers).unwrap().report;
+            assert_eq!(
+                browser.fingerprint, native.fingerprint,
+                "{protocol:?} with {workers} workers"
+            );
+            assert_eq!(browser, native);
+        }
+    }
+    #[test]
+    fn all_pairs_matches_native() {
+        check_matches_native(Protocol::AllPairs, 1);
+    }
+
+    #[test]
+    fn push_pull_matches_native() {
+        check_matches_native(Protocol::PushPull, 2);
+    }
+
+    #[test]
+    fn push_and_pull_match_native() {
+        check_matches_native(Protocol::Push, 1);
+        check_matches_native(Protocol::Pull, 3);
+    }
+
+    #[test]
+    fn delta_anti_entropy_matches_native() {
+        // Replies arrive a round later: envelopes wait in the workers' queues.
+        for protocol in [Protocol::Pull, Protocol::PushPull] {
+            check_config_matches_native(ConvergenceConfig {
+                nodes: 11,
+                dim: 3,
+                orderings: 2,
+                protocol,
+                fanout: 2,
+                anti_entropy: lab_core::sim::AntiEntropy::Delta,
+                ..ConvergenceConfig::default()
+            });
+        }
+    }
+
+    #[test]
+    fn a_worker_failure_is_an_error_in_words() {
+        let config = ConvergenceConfig {
+            nodes: 1,
+            ..ConvergenceConfig::default()
+        };
+        let err = run_local(&config, 2)
+            .err()
+            .expect("an invalid config fails");
+        assert!(
+            matches!(&err, RunError::Worker { message, .. } if message.contains("nodes")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn progress_fraction_is_bounded() {
+        let p = Progress {
+            orderings: 4,
+            orderings_done: 1,
+            agreeing_nodes: 10,
+            nodes: 10,
+            ..Progress::default()
+        };
+        assert!(p.fraction() > 0.25 && p.fraction() < 0.5);
+        let done = Progress {
+            orderings_done: 4,
+            ..p
+        };
+        assert_eq!(done.fraction(), 1.0);
+    }
+}
