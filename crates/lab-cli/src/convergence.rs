@@ -1,10 +1,9 @@
 //! `lab-cli convergence`: Experiment 1.
 
-use crate::{invalid, verdict_code};
+use crate::invalid;
 use lab_core::experiment::convergence::{
     run_with, ConvergenceConfig, ConvergenceReport, ResolveMode,
 };
-use lab_core::report::Execution;
 use lab_core::LabError;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -127,26 +126,8 @@ pub fn run(args: &Args) -> ExitCode {
         Err(LabError::Config(e)) => return invalid(e),
         Err(e) => return invalid(e),
     };
-    report.execution = Some(Execution {
-        executor: "native".into(),
-        workers: args.executors,
-        total_ms: started.elapsed().as_secs_f64() * 1e3,
-        timer_resolution_us: 0.001,
-        environment: vec![
-            ("os".into(), std::env::consts::OS.into()),
-            ("arch".into(), std::env::consts::ARCH.into()),
-        ],
-        ..Execution::default()
-    });
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).expect("reports serialize")
-        );
-    } else {
-        print_table(&report);
-    }
-    verdict_code(report.verdict.passed)
+    report.execution = Some(crate::native_execution(args.executors, started, Vec::new()));
+    crate::finish(&report, args.json, print_table)
 }
 
 fn print_table(r: &ConvergenceReport) {
@@ -197,14 +178,7 @@ fn print_table(r: &ConvergenceReport) {
         worst / oracle
     );
     println!();
-    for ch in &r.verdict.checks {
-        println!(
-            "  [{}] {}: {}",
-            if ch.passed { "ok" } else { "FAIL" },
-            ch.name,
-            ch.detail
-        );
-    }
+    crate::print_checks(&r.verdict);
     println!();
     println!(
         "verdict:     {}",

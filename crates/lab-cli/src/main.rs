@@ -97,3 +97,48 @@ pub fn verdict_code(passed: bool) -> ExitCode {
         ExitCode::from(1)
     }
 }
+
+/// Where and how long a native run took (outside the fingerprint).
+pub fn native_execution(
+    workers: u32,
+    started: std::time::Instant,
+    phases_ms: Vec<(String, f64)>,
+) -> lab_core::report::Execution {
+    lab_core::report::Execution {
+        executor: "native".into(),
+        workers,
+        total_ms: started.elapsed().as_secs_f64() * 1e3,
+        phases_ms,
+        timer_resolution_us: 0.001,
+        environment: vec![
+            ("os".into(), std::env::consts::OS.into()),
+            ("arch".into(), std::env::consts::ARCH.into()),
+        ],
+    }
+}
+
+/// Prints the JSON report (`--json`) or the table, and maps the verdict to
+/// the exit code.
+pub fn finish<C: serde::Serialize, R: serde::Serialize>(
+    report: &lab_core::report::Report<C, R>,
+    json: bool,
+    table: impl Fn(&lab_core::report::Report<C, R>),
+) -> ExitCode {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(report).expect("reports serialize")
+        );
+    } else {
+        table(report);
+    }
+    verdict_code(report.verdict.passed)
+}
+
+/// Prints a verdict's checks, one line each.
+pub fn print_checks(verdict: &lab_core::report::Verdict) {
+    for ch in &verdict.checks {
+        let mark = if ch.passed { "ok" } else { "FAIL" };
+        println!("  [{mark}] {}: {}", ch.name, ch.detail);
+    }
+}

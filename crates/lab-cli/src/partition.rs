@@ -1,8 +1,7 @@
 //! `lab-cli partition`: Experiment 2.
 
-use crate::{invalid, verdict_code};
+use crate::invalid;
 use lab_core::experiment::partition::{parse_phases, run_with, PartitionConfig, PartitionReport};
-use lab_core::report::Execution;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -86,22 +85,8 @@ pub fn run(args: &Args) -> ExitCode {
         Ok(r) => r,
         Err(e) => return invalid(e),
     };
-    report.execution = Some(Execution {
-        executor: "native".into(),
-        workers: args.executors,
-        total_ms: started.elapsed().as_secs_f64() * 1e3,
-        timer_resolution_us: 0.001,
-        ..Execution::default()
-    });
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).expect("reports serialize")
-        );
-    } else {
-        print_table(&report);
-    }
-    verdict_code(report.verdict.passed)
+    report.execution = Some(crate::native_execution(args.executors, started, Vec::new()));
+    crate::finish(&report, args.json, print_table)
 }
 
 fn print_table(r: &PartitionReport) {
@@ -137,14 +122,7 @@ fn print_table(r: &PartitionReport) {
         res.rounds_after_heal, res.messages_after_heal, res.metadata_bytes_after_heal
     );
     println!();
-    for ch in &r.verdict.checks {
-        println!(
-            "  [{}] {}: {}",
-            if ch.passed { "ok" } else { "FAIL" },
-            ch.name,
-            ch.detail
-        );
-    }
+    crate::print_checks(&r.verdict);
     println!();
     println!(
         "verdict:     {}",

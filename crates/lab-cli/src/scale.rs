@@ -1,12 +1,11 @@
 //! `lab-cli scale`: Experiment 4, with per-join, per-resolve and per-run
 //! timings measured here (the engine has no clock).
 
-use crate::{invalid, verdict_code};
+use crate::invalid;
 use lab_core::experiment::scale::{
     assemble, join_pair, loglog_slope, run_point, ScaleConfig, ScaleReport,
 };
 use lab_core::experiment::sweep::{PreparedResolve, SweepConfig};
-use lab_core::report::Execution;
 use std::hint::black_box;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -138,23 +137,8 @@ pub fn run(args: &Args) -> ExitCode {
             phases.push((format!("slope:{key}"), s));
         }
     }
-    report.execution = Some(Execution {
-        executor: "native".into(),
-        workers: 1,
-        total_ms: started.elapsed().as_secs_f64() * 1e3,
-        phases_ms: phases,
-        timer_resolution_us: 0.001,
-        ..Execution::default()
-    });
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).expect("reports serialize")
-        );
-    } else {
-        print_table(&report);
-    }
-    verdict_code(report.verdict.passed)
+    report.execution = Some(crate::native_execution(1, started, phases));
+    crate::finish(&report, args.json, print_table)
 }
 
 fn phase(r: &ScaleReport, key: &str) -> Option<f64> {
@@ -218,14 +202,7 @@ fn print_table(r: &ScaleReport) {
     }
     println!();
     println!();
-    for ch in &r.verdict.checks {
-        println!(
-            "  [{}] {}: {}",
-            if ch.passed { "ok" } else { "FAIL" },
-            ch.name,
-            ch.detail
-        );
-    }
+    crate::print_checks(&r.verdict);
     println!();
     println!("fingerprint: {}", r.fingerprint);
 }

@@ -1,10 +1,9 @@
 //! `lab-cli suite`: Experiments 1–4 in one report; `--preset seed`
 //! reproduces the seed lab's default suite.
 
-use crate::{invalid, verdict_code};
+use crate::invalid;
 use lab_core::experiment::suite::{assemble, SuiteConfig, SuiteReport, SuiteResults};
 use lab_core::experiment::{convergence, partition, scale, sweep};
-use lab_core::report::Execution;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -91,23 +90,10 @@ pub fn run(args: &Args) -> ExitCode {
             scale: sc,
         },
     );
-    report.execution = Some(Execution {
-        executor: "native".into(),
-        workers: 1,
-        total_ms: started.elapsed().as_secs_f64() * 1e3,
-        phases_ms: phases,
-        timer_resolution_us: 0.001,
-        ..Execution::default()
-    });
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).expect("reports serialize")
-        );
-    } else {
-        print_summary(&report, args.preset.is_some());
-    }
-    verdict_code(report.verdict.passed)
+    report.execution = Some(crate::native_execution(1, started, phases));
+    crate::finish(&report, args.json, |r| {
+        print_summary(r, args.preset.is_some())
+    })
 }
 
 fn print_summary(r: &SuiteReport, preset: bool) {
@@ -162,14 +148,7 @@ fn print_summary(r: &SuiteReport, preset: bool) {
         res.scale.results.points.iter().all(|p| p.converged)
     );
     println!();
-    for ch in &r.verdict.checks {
-        println!(
-            "  [{}] {}: {}",
-            if ch.passed { "ok" } else { "FAIL" },
-            ch.name,
-            ch.detail
-        );
-    }
+    crate::print_checks(&r.verdict);
     println!();
     println!(
         "total:       {:.1} ms",

@@ -1,8 +1,7 @@
 //! `lab-cli sweep`: Experiment 3, with per-strategy resolve timings.
 
-use crate::{invalid, verdict_code};
+use crate::invalid;
 use lab_core::experiment::sweep::{assemble, sweep_one, PreparedResolve, SweepConfig, SweepReport};
-use lab_core::report::Execution;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -97,30 +96,18 @@ pub fn run(args: &Args) -> ExitCode {
         match crate::conform::check_dir(dir) {
             Ok(reports) => {
                 for row in &mut rows {
-                    row.conformance = reports.iter().find(|r| r.strategy == row.strategy).map(Into::into);
+                    row.conformance = reports
+                        .iter()
+                        .find(|r| r.strategy == row.strategy)
+                        .map(Into::into);
                 }
             }
             Err(reason) => return invalid(format!("--vectors: {reason}")),
         }
     }
     let mut report = assemble(&config, rows);
-    report.execution = Some(Execution {
-        executor: "native".into(),
-        workers: 1,
-        total_ms: started.elapsed().as_secs_f64() * 1e3,
-        phases_ms: phases,
-        timer_resolution_us: 0.001,
-        ..Execution::default()
-    });
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).expect("reports serialize")
-        );
-    } else {
-        print_table(&report);
-    }
-    verdict_code(report.verdict.passed)
+    report.execution = Some(crate::native_execution(1, started, phases));
+    crate::finish(&report, args.json, print_table)
 }
 
 fn print_table(r: &SweepReport) {
@@ -190,14 +177,7 @@ fn print_table(r: &SweepReport) {
         }
     }
     println!();
-    for ch in &r.verdict.checks {
-        println!(
-            "  [{}] {}: {}",
-            if ch.passed { "ok" } else { "FAIL" },
-            ch.name,
-            ch.detail
-        );
-    }
+    crate::print_checks(&r.verdict);
     println!();
     println!("fingerprint: {}", r.fingerprint);
 }

@@ -2,7 +2,7 @@
 //! Byzantine peers) and `lab-cli pco-bench` (PCO build/verify throughput,
 //! real Ed25519).
 
-use crate::{invalid, verdict_code};
+use crate::invalid;
 use lab_core::crdt::{Dot, Hlc, VersionVector};
 use lab_core::experiment::trust::{parse_protocol, run, Behaviour, TrustConfig, TrustReport};
 use lab_core::report::Execution;
@@ -115,26 +115,8 @@ pub fn run_trust(args: &TrustArgs) -> ExitCode {
         Err(LabError::Config(e)) => return invalid(e),
         Err(e) => return invalid(e),
     };
-    report.execution = Some(Execution {
-        executor: "native".into(),
-        workers: 1,
-        total_ms: started.elapsed().as_secs_f64() * 1e3,
-        timer_resolution_us: 0.001,
-        environment: vec![
-            ("os".into(), std::env::consts::OS.into()),
-            ("arch".into(), std::env::consts::ARCH.into()),
-        ],
-        ..Execution::default()
-    });
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).expect("reports serialize")
-        );
-    } else {
-        print_table(&report);
-    }
-    verdict_code(report.verdict.passed)
+    report.execution = Some(crate::native_execution(1, started, Vec::new()));
+    crate::finish(&report, args.json, print_table)
 }
 
 fn print_table(r: &TrustReport) {
@@ -250,14 +232,7 @@ fn print_table(r: &TrustReport) {
         );
     }
     println!();
-    for ch in &r.verdict.checks {
-        println!(
-            "  [{}] {}: {}",
-            if ch.passed { "ok" } else { "FAIL" },
-            ch.name,
-            ch.detail
-        );
-    }
+    crate::print_checks(&r.verdict);
     println!();
     println!(
         "verdict:     {}",
