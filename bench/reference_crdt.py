@@ -22,22 +22,14 @@ import subprocess
 import sys
 import time
 
-VENV = "/tmp/crdt-merge-0.9.5-venv"
+from refenv import ensure_venv
 
 
-def ensure_venv():
-    if os.environ.get("CRDT_BENCH_IN_VENV") == "1":
-        return
-    python = os.path.join(VENV, "bin", "python")
-    if not os.path.exists(python):
-        subprocess.check_call([sys.executable, "-m", "venv", VENV])
-        subprocess.check_call([python, "-m", "pip", "install", "-q", "crdt-merge==0.9.5", "numpy"])
-    env = dict(os.environ, CRDT_BENCH_IN_VENV="1")
-    os.execve(python, [python, os.path.abspath(__file__)] + sys.argv[1:], env)
+
 
 
 def main():
-    ensure_venv()
+    ensure_venv(__file__)
     import numpy as np
     from crdt_merge.model.crdt_state import CRDTMergeState
 

@@ -29,7 +29,8 @@ import subprocess
 import sys
 import time
 
-VENV = "/tmp/crdt-merge-0.9.5-venv"
+from refenv import ensure_venv
+
 SIDE = 128
 INPUT_SEED = 2024
 STATE_SEED = 42
@@ -45,18 +46,6 @@ STRATEGIES = [
 ]
 
 
-def ensure_venv():
-    """Re-executes this script inside a venv that has crdt-merge 0.9.5."""
-    if os.environ.get("CRDT_BENCH_IN_VENV") == "1":
-        return
-    python = os.path.join(VENV, "bin", "python")
-    if not os.path.exists(python):
-        subprocess.check_call([sys.executable, "-m", "venv", VENV])
-        subprocess.check_call(
-            [python, "-m", "pip", "install", "-q", "crdt-merge==0.9.5", "numpy"]
-        )
-    env = dict(os.environ, CRDT_BENCH_IN_VENV="1")
-    os.execve(python, [python, os.path.abspath(__file__)] + sys.argv[1:], env)
 
 
 def make_inputs(n, np):
@@ -102,7 +91,7 @@ def criterion_median(criterion_dir, n, name):
 
 
 def main():
-    ensure_venv()
+    ensure_venv(__file__)
     import numpy as np
     from crdt_merge.model.crdt_state import CRDTMergeState
     from crdt_merge.model.strategies import get_strategy

@@ -293,7 +293,10 @@ pub fn assemble(config: &SweepConfig, rows: Vec<StrategyRow>) -> SweepReport {
             name: "agrees with the reference vectors".into(),
             passed: mismatching.is_empty(),
             detail: if mismatching.is_empty() {
-                format!("{} strategies checked against crdt-merge 0.9.5's vectors: no mismatch", checked.len())
+                format!(
+                    "{} strategies checked against crdt-merge 0.9.5's vectors: no mismatch",
+                    checked.len()
+                )
             } else {
                 format!("mismatches in {}", mismatching.join(", "))
             },
