@@ -1,9 +1,7 @@
 //! `lab-cli convergence`: Experiment 1.
 
 use crate::invalid;
-use lab_core::experiment::convergence::{
-    run_with, ConvergenceConfig, ConvergenceReport, ResolveMode,
-};
+use lab_core::experiment::convergence::{run_with, ConvergenceConfig, ConvergenceReport};
 use lab_core::LabError;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -104,10 +102,6 @@ impl Args {
                 format!("--{}: {msg}", i.key.replace('_', "-"))
             });
         }
-        debug_assert_eq!(
-            config.resolve == ResolveMode::EveryNode,
-            self.resolve == "every-node"
-        );
         Ok(config)
     }
 }
@@ -117,8 +111,8 @@ pub fn run(args: &Args) -> ExitCode {
         Ok(c) => c,
         Err(reason) => return invalid(reason),
     };
-    if args.executors == 0 || args.executors > 1024 {
-        return invalid("--executors must be between 1 and 1024");
+    if let Err(reason) = crate::check_executors(args.executors) {
+        return invalid(reason);
     }
     let started = Instant::now();
     let mut report = match run_with(&config, args.executors, &mut |_| true) {

@@ -142,3 +142,11 @@ pub fn print_checks(verdict: &lab_core::report::Verdict) {
         println!("  [{mark}] {}: {}", ch.name, ch.detail);
     }
 }
+
+/// The `--executors` bound shared by the subcommands that take it.
+pub fn check_executors(executors: u32) -> Result<(), &'static str> {
+    if executors == 0 || executors > 1024 {
+        return Err("--executors must be between 1 and 1024");
+    }
+    Ok(())
+}

@@ -77,8 +77,8 @@ pub fn run(args: &Args) -> ExitCode {
         Ok(c) => c,
         Err(reason) => return invalid(reason),
     };
-    if args.executors == 0 || args.executors > 1024 {
-        return invalid("--executors must be between 1 and 1024");
+    if let Err(reason) = crate::check_executors(args.executors) {
+        return invalid(reason);
     }
     let started = Instant::now();
     let mut report = match run_with(&config, args.executors) {

@@ -8,7 +8,7 @@
 //! tensor digest, and both equal an oracle (the join of all contributions,
 //! resolved once).
 
-use super::params::{Field, QueryIssue};
+use super::params::{check_fanout, range, Field, QueryIssue};
 use crate::crdt::{ConflictPolicy, Contribution, ContributionSet, Hlc, ReplicaConfigDigest};
 use crate::error::{ConfigError, LabError, MergeError};
 use crate::finetune::{self, FineTuneSpec};
@@ -162,18 +162,6 @@ impl Default for ConvergenceConfig {
     }
 }
 
-fn range(name: &'static str, got: u64, min: u64, max: u64) -> Result<(), ConfigError> {
-    if got < min || got > max {
-        return Err(ConfigError::OutOfRange {
-            name,
-            min,
-            max,
-            got,
-        });
-    }
-    Ok(())
-}
-
 impl ConvergenceConfig {
     /// Checks every field against its limit.
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -182,20 +170,7 @@ impl ConvergenceConfig {
         range("orderings", self.orderings as u64, 1, ORDERINGS_MAX as u64)?;
         range("rounds_max", self.rounds_max as u64, 1, ROUNDS_MAX as u64)?;
         range("seed", self.seed, 0, SEED_MAX)?;
-        if self.fanout == 0 {
-            return Err(ConfigError::OutOfRange {
-                name: "fanout",
-                min: 1,
-                max: self.nodes as u64 - 1,
-                got: 0,
-            });
-        }
-        if self.fanout >= self.nodes {
-            return Err(ConfigError::FanoutTooLarge {
-                fanout: self.fanout,
-                nodes: self.nodes,
-            });
-        }
+        check_fanout(self.fanout, self.nodes)?;
         let elements = (self.nodes as u64 + 1) * (self.dim as u64) * (self.dim as u64);
         if elements > WORKLOAD_ELEMENTS_MAX {
             return Err(ConfigError::Invalid(format!(

@@ -189,3 +189,32 @@ fn issue(key: &str, value: &str, message: String) -> QueryIssue {
         message,
     }
 }
+
+/// Checks that `got` lies in `min..=max`, naming the field on error.
+pub fn range(name: &'static str, got: u64, min: u64, max: u64) -> Result<(), ConfigError> {
+    if got < min || got > max {
+        return Err(ConfigError::OutOfRange {
+            name,
+            min,
+            max,
+            got,
+        });
+    }
+    Ok(())
+}
+
+/// Checks a gossip fan-out: at least 1 and below the node count.
+pub fn check_fanout(fanout: u32, nodes: u32) -> Result<(), ConfigError> {
+    if fanout == 0 {
+        return Err(ConfigError::OutOfRange {
+            name: "fanout",
+            min: 1,
+            max: nodes as u64 - 1,
+            got: 0,
+        });
+    }
+    if fanout >= nodes {
+        return Err(ConfigError::FanoutTooLarge { fanout, nodes });
+    }
+    Ok(())
+}

@@ -40,6 +40,7 @@
 //!
 //! Pure: no clock, no I/O, no threads; every choice comes from the seed.
 
+use super::params::{check_fanout, range};
 use crate::crdt::{ConflictPolicy, Contribution, ContributionSet, Dot, Hlc, Row, VersionVector};
 use crate::error::{ConfigError, LabError};
 use crate::hash::Digest;
@@ -184,18 +185,6 @@ impl Default for TrustConfig {
     }
 }
 
-fn range(name: &'static str, got: u64, min: u64, max: u64) -> Result<(), ConfigError> {
-    if got < min || got > max {
-        return Err(ConfigError::OutOfRange {
-            name,
-            min,
-            max,
-            got,
-        });
-    }
-    Ok(())
-}
-
 /// Parses a gossip protocol name for this experiment (push, pull or
 /// push-pull).
 pub fn parse_protocol(name: &str) -> Result<Protocol, ConfigError> {
@@ -258,20 +247,7 @@ impl TrustConfig {
                 "the trust experiment gossips: use push, pull or push-pull".into(),
             ));
         }
-        if self.fanout == 0 {
-            return Err(ConfigError::OutOfRange {
-                name: "fanout",
-                min: 1,
-                max: self.nodes as u64 - 1,
-                got: 0,
-            });
-        }
-        if self.fanout >= self.nodes {
-            return Err(ConfigError::FanoutTooLarge {
-                fanout: self.fanout,
-                nodes: self.nodes,
-            });
-        }
+        check_fanout(self.fanout, self.nodes)?;
         range(
             "byzantine members",
             self.byzantine(),
