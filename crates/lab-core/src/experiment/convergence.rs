@@ -8,7 +8,7 @@
 //! tensor digest, and both equal an oracle (the join of all contributions,
 //! resolved once).
 
-use super::params::{check_fanout, range, Field, QueryIssue};
+use super::params::{check_fanout, parse_f64, range, Field, QueryIssue};
 use crate::crdt::{ConflictPolicy, Contribution, ContributionSet, Hlc, ReplicaConfigDigest};
 use crate::error::{ConfigError, LabError, MergeError};
 use crate::finetune::{self, FineTuneSpec};
@@ -242,13 +242,6 @@ impl ConvergenceConfig {
     pub fn from_query(pairs: &[(String, String)]) -> (ConvergenceConfig, Vec<QueryIssue>) {
         super::params::from_query(pairs, FIELDS, ConvergenceConfig::validate)
     }
-}
-
-fn parse_f64(v: &str) -> Result<f64, ConfigError> {
-    v.parse::<f64>()
-        .ok()
-        .filter(|x| x.is_finite())
-        .ok_or_else(|| ConfigError::Invalid(format!("'{v}' is not a finite number")))
 }
 
 /// The URL/CLI fields of the config, in display order.

@@ -190,6 +190,14 @@ fn issue(key: &str, value: &str, message: String) -> QueryIssue {
     }
 }
 
+/// Parses a finite floating-point number (NaN and infinities are rejected).
+pub fn parse_f64(v: &str) -> Result<f64, ConfigError> {
+    v.parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite())
+        .ok_or_else(|| ConfigError::Invalid(format!("'{v}' is not a finite number")))
+}
+
 /// Checks that `got` lies in `min..=max`, naming the field on error.
 pub fn range(name: &'static str, got: u64, min: u64, max: u64) -> Result<(), ConfigError> {
     if got < min || got > max {

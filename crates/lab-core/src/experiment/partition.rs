@@ -13,6 +13,7 @@ use super::convergence::{
     drive_native, ordering_result, schedule, ConvergenceConfig, Host, OrderingResult, ResolveMode,
     Workload,
 };
+use super::params::{parse_f64, range, Field, QueryIssue};
 use crate::error::{ConfigError, LabError};
 use crate::hash::Digest;
 use crate::report::{Check, Report, Verdict};
@@ -20,6 +21,7 @@ use crate::sim::driver::OrderingDriver;
 use crate::sim::driver::RoundStats;
 use crate::sim::faults::{
     FaultInterval, FaultPlan, LinkFaults, PartitionPhase, PartitionShape, PhaseLayout,
+    DELAY_ROUNDS_MAX,
 };
 use crate::sim::Protocol;
 use serde::{Deserialize, Serialize};
@@ -42,6 +44,7 @@ pub struct PartitionConfig {
     pub strategy: String,
     pub seed: u64,
     /// Partition phases, e.g. `mod:3@1-20` (see [`parse_phases`]).
+    #[serde(deserialize_with = "phases_de::deserialize")]
     pub phases: Vec<PartitionPhase>,
     /// Message loss probability while any partition is active.
     pub loss: f64,
@@ -198,6 +201,12 @@ impl PartitionConfig {
                 )));
             }
         }
+        range(
+            "delay_max",
+            self.delay_max as u64,
+            0,
+            DELAY_ROUNDS_MAX as u64,
+        )?;
         if self.phases.is_empty() || self.phases.len() > PHASES_MAX {
             return Err(ConfigError::Invalid(format!(
                 "give 1 to {PHASES_MAX} partition phases"
@@ -223,6 +232,192 @@ impl PartitionConfig {
             self.nodes, self.dim, self.protocol.name(), self.fanout, self.strategy, self.seed,
             format_phases(&self.phases), self.loss, self.duplicate, self.delay_max, self.rounds_max
         )
+    }
+}
+
+impl PartitionConfig {
+    /// The config as URL query pairs (schema `v=1`).
+    pub fn to_query(&self) -> Vec<(String, String)> {
+        let mut q = vec![
+            ("v".to_string(), "1".to_string()),
+            ("exp".into(), NAME.into()),
+        ];
+        for f in FIELDS {
+            q.push((f.key.to_string(), f.get(self)));
+        }
+        q
+    }
+
+    /// Reads a config from URL query pairs. Unknown keys are ignored; every
+    /// invalid value falls back to its default and is reported.
+    pub fn from_query(pairs: &[(String, String)]) -> (PartitionConfig, Vec<QueryIssue>) {
+        super::params::from_query(pairs, FIELDS, PartitionConfig::validate)
+    }
+}
+
+/// Parses a probability in `[0, 1]` (`[0, 1)` when `one` is false).
+fn parse_probability(name: &str, v: &str, one: bool) -> Result<f64, ConfigError> {
+    let p = parse_f64(v)?;
+    let ok = if one {
+        (0.0..=1.0).contains(&p)
+    } else {
+        (0.0..1.0).contains(&p)
+    };
+    if !ok {
+        let upper = if one { "at most 1" } else { "below 1" };
+        return Err(ConfigError::Invalid(format!(
+            "{name} probability {p} must be at least 0 and {upper}"
+        )));
+    }
+    Ok(p)
+}
+
+/// The URL/CLI fields of the config, in display order.
+pub static FIELDS: &[Field<PartitionConfig>] = &[
+    Field::u32("nodes", |c| c.nodes, |c, v| c.nodes = v),
+    Field::u32("dim", |c| c.dim, |c, v| c.dim = v),
+    Field::text(
+        "protocol",
+        |c| c.protocol.name().into(),
+        |c, v| {
+            c.protocol = v.parse()?;
+            Ok(())
+        },
+    ),
+    Field::u32("fanout", |c| c.fanout, |c, v| c.fanout = v),
+    Field::text(
+        "strategy",
+        |c| c.strategy.clone(),
+        |c, v| {
+            c.strategy = v.to_string();
+            Ok(())
+        },
+    ),
+    Field::u64("seed", |c| c.seed, |c, v| c.seed = v),
+    Field::text(
+        "phases",
+        |c| format_phases(&c.phases),
+        |c, v| {
+            c.phases = parse_phases(v)?;
+            Ok(())
+        },
+    ),
+    Field::text(
+        "loss",
+        |c| c.loss.to_string(),
+        |c, v| parse_probability("loss", v, false).map(|x| c.loss = x),
+    ),
+    Field::text(
+        "duplicate",
+        |c| c.duplicate.to_string(),
+        |c, v| parse_probability("duplicate", v, true).map(|x| c.duplicate = x),
+    ),
+    Field::u32("delay_max", |c| c.delay_max, |c, v| c.delay_max = v),
+    Field::u32("rounds_max", |c| c.rounds_max, |c, v| c.rounds_max = v),
+];
+
+/// Decoding of [`PartitionConfig::phases`]. JSON (and every human-readable
+/// format) reads the derived, internally tagged form. [`PartitionShape`] is
+/// internally tagged (`{"shape": "mod-groups", "k": 3}`), which serde can
+/// only decode through `deserialize_any`, so postcard cannot decode it; for
+/// compact formats this reads exactly the bytes the derived `Serialize`
+/// writes (start, heal, the shape's name, then its one field if it has one),
+/// so encodings — and report fingerprints — are unchanged.
+mod phases_de {
+    use crate::sim::faults::{PartitionPhase, PartitionShape};
+    use serde::de::{self, Deserializer, SeqAccess, Visitor};
+    use serde::Deserialize;
+    use std::fmt;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<PartitionPhase>, D::Error> {
+        if d.is_human_readable() {
+            Vec::<PartitionPhase>::deserialize(d)
+        } else {
+            Ok(Vec::<Compact>::deserialize(d)?
+                .into_iter()
+                .map(|c| c.0)
+                .collect())
+        }
+    }
+
+    struct Compact(PartitionPhase);
+
+    impl<'de> Deserialize<'de> for Compact {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_tuple(3, PhaseVisitor).map(Compact)
+        }
+    }
+
+    struct PhaseVisitor;
+
+    impl<'de> Visitor<'de> for PhaseVisitor {
+        type Value = PartitionPhase;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a partition phase (start, heal, shape)")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<PartitionPhase, A::Error> {
+            let missing = |i| de::Error::invalid_length(i, &self);
+            let start: u32 = seq.next_element()?.ok_or_else(|| missing(0))?;
+            let heal: u32 = seq.next_element()?.ok_or_else(|| missing(1))?;
+            let shape = seq
+                .next_element::<CompactShape>()?
+                .ok_or_else(|| missing(2))?
+                .0;
+            Ok(PartitionPhase { start, heal, shape })
+        }
+    }
+
+    struct CompactShape(PartitionShape);
+
+    impl<'de> Deserialize<'de> for CompactShape {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_tuple(2, ShapeVisitor).map(CompactShape)
+        }
+    }
+
+    struct ShapeVisitor;
+
+    impl<'de> Visitor<'de> for ShapeVisitor {
+        type Value = PartitionShape;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a partition shape (name, then its parameter if any)")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<PartitionShape, A::Error> {
+            let name: String = seq
+                .next_element()?
+                .ok_or_else(|| de::Error::invalid_length(0, &self))?;
+            let mut arg = || -> Result<u32, A::Error> {
+                seq.next_element()?
+                    .ok_or_else(|| de::Error::invalid_length(1, &ShapeVisitor))
+            };
+            Ok(match name.as_str() {
+                "random-halves" => PartitionShape::RandomHalves,
+                "groups" => PartitionShape::Groups { k: arg()? },
+                "mod-groups" => PartitionShape::ModGroups { k: arg()? },
+                "isolated" => PartitionShape::Isolated { node: arg()? },
+                "majority-minority" => PartitionShape::MajorityMinority { minority: arg()? },
+                "bridge" => PartitionShape::Bridge,
+                "asymmetric" => PartitionShape::Asymmetric,
+                other => {
+                    return Err(de::Error::unknown_variant(
+                        other,
+                        &[
+                            "random-halves",
+                            "groups",
+                            "mod-groups",
+                            "isolated",
+                            "majority-minority",
+                            "bridge",
+                            "asymmetric",
+                        ],
+                    ))
+                }
+            })
+        }
     }
 }
 
@@ -521,4 +716,89 @@ fn verdict(r: &PartitionResults) -> Verdict {
             detail: format!("the healed state and model {}equal the join of all contributions", not(oracle)),
         },
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(kv: &[(&str, &str)]) -> Vec<(String, String)> {
+        kv.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn fields_cover_every_config_field() {
+        let keys: Vec<&str> = FIELDS.iter().map(|f| f.key).collect();
+        let json = serde_json::to_value(PartitionConfig::default()).unwrap();
+        let mut names: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        names.sort_unstable();
+        let mut sorted = keys.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, names);
+    }
+
+    #[test]
+    fn query_round_trips() {
+        let d = PartitionConfig::default();
+        let (back, issues) = PartitionConfig::from_query(&d.to_query());
+        assert!(issues.is_empty(), "{issues:?}");
+        assert_eq!(back, d);
+        let c = PartitionConfig {
+            nodes: 12,
+            dim: 8,
+            protocol: Protocol::Pull,
+            fanout: 2,
+            strategy: "ties:paper".into(),
+            seed: 7,
+            phases: parse_phases(
+                "halves@1-10,groups:4@12-20,mod:3@21-30,isolated:2@31-33,minority:3@40-50,bridge@51-60,asymmetric@61-70",
+            )
+            .unwrap(),
+            loss: 0.125,
+            duplicate: 0.3,
+            delay_max: 3,
+            rounds_max: 500,
+        };
+        assert_ne!(c, d);
+        c.validate().unwrap();
+        let q = c.to_query();
+        assert_eq!(q[0], ("v".into(), "1".into()));
+        assert_eq!(q[1], ("exp".into(), NAME.into()));
+        let (back, issues) = PartitionConfig::from_query(&q);
+        assert!(issues.is_empty(), "{issues:?}");
+        assert_eq!(back, c);
+    }
+
+    #[test]
+    fn bad_query_values_fall_back_and_name_the_key() {
+        for (key, value) in [
+            ("phases", "nope@1-3"),
+            ("loss", "1"),
+            ("loss", "NaN"),
+            ("duplicate", "-0.5"),
+            ("delay_max", "1000"),
+            ("nodes", "x"),
+            ("protocol", "smoke"),
+            ("strategy", "no_such_strategy"),
+        ] {
+            let (c, issues) = PartitionConfig::from_query(&pairs(&[(key, value), ("dim", "8")]));
+            assert_eq!(issues.len(), 1, "{key}={value}: {issues:?}");
+            assert_eq!(issues[0].key, key, "{issues:?}");
+            let default = FIELDS
+                .iter()
+                .find(|f| f.key == key)
+                .unwrap()
+                .get(&PartitionConfig::default());
+            let field = FIELDS.iter().find(|f| f.key == key).unwrap();
+            assert_eq!(field.get(&c), default, "{key}");
+            assert_eq!(c.dim, 8);
+        }
+    }
 }

@@ -8,6 +8,7 @@
 //! prepares ([`join_pair`], [`super::sweep::PreparedResolve`]).
 
 use super::convergence::{run_with, ConvergenceConfig, ResolveMode, Workload};
+use super::params::{Field, QueryIssue};
 use crate::crdt::ContributionSet;
 use crate::error::{ConfigError, LabError};
 use crate::report::{Check, Report, Verdict};
@@ -103,10 +104,9 @@ impl ScaleConfig {
 
     /// The equivalent `lab-cli` command line.
     pub fn cli_command(&self) -> String {
-        let sizes: Vec<String> = self.sizes.iter().map(u32::to_string).collect();
         format!(
             "lab-cli scale --sizes {} --dim {} --orderings {} --protocol {} --fanout {} --strategy {} --seed {}",
-            sizes.join(","),
+            format_sizes(&self.sizes),
             self.dim,
             self.orderings,
             self.protocol.name(),
@@ -116,6 +116,87 @@ impl ScaleConfig {
         )
     }
 }
+
+impl ScaleConfig {
+    /// The config as URL query pairs (schema `v=1`).
+    pub fn to_query(&self) -> Vec<(String, String)> {
+        let mut q = vec![
+            ("v".to_string(), "1".to_string()),
+            ("exp".into(), NAME.into()),
+        ];
+        for f in FIELDS {
+            q.push((f.key.to_string(), f.get(self)));
+        }
+        q
+    }
+
+    /// Reads a config from URL query pairs. Unknown keys are ignored; every
+    /// invalid value falls back to its default and is reported.
+    pub fn from_query(pairs: &[(String, String)]) -> (ScaleConfig, Vec<QueryIssue>) {
+        super::params::from_query(pairs, FIELDS, ScaleConfig::validate)
+    }
+}
+
+/// Parses comma-separated, strictly increasing network sizes (as
+/// `lab-cli scale --sizes`), e.g. `2,4,8,16`. Each size's range is checked
+/// by [`ScaleConfig::validate`].
+pub fn parse_sizes(text: &str) -> Result<Vec<u32>, ConfigError> {
+    let sizes = text
+        .split(',')
+        .map(|s| s.trim().parse::<u32>())
+        .collect::<Result<Vec<u32>, _>>()
+        .map_err(|_| ConfigError::Invalid("sizes: give comma-separated whole numbers".into()))?;
+    if sizes.is_empty() || sizes.len() > SIZES_MAX {
+        return Err(ConfigError::Invalid(format!("give 1 to {SIZES_MAX} sizes")));
+    }
+    if sizes.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(ConfigError::Invalid(
+            "sizes must be strictly increasing".into(),
+        ));
+    }
+    Ok(sizes)
+}
+
+/// Writes sizes in the syntax [`parse_sizes`] reads.
+pub fn format_sizes(sizes: &[u32]) -> String {
+    sizes
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The URL/CLI fields of the config, in display order.
+pub static FIELDS: &[Field<ScaleConfig>] = &[
+    Field::text(
+        "sizes",
+        |c| format_sizes(&c.sizes),
+        |c, v| {
+            c.sizes = parse_sizes(v)?;
+            Ok(())
+        },
+    ),
+    Field::u32("dim", |c| c.dim, |c, v| c.dim = v),
+    Field::u32("orderings", |c| c.orderings, |c, v| c.orderings = v),
+    Field::text(
+        "protocol",
+        |c| c.protocol.name().into(),
+        |c, v| {
+            c.protocol = v.parse()?;
+            Ok(())
+        },
+    ),
+    Field::u32("fanout", |c| c.fanout, |c, v| c.fanout = v),
+    Field::text(
+        "strategy",
+        |c| c.strategy.clone(),
+        |c, v| {
+            c.strategy = v.to_string();
+            Ok(())
+        },
+    ),
+    Field::u64("seed", |c| c.seed, |c, v| c.seed = v),
+];
 
 /// Theory for one size (gossip protocols only).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -325,4 +406,76 @@ pub fn join_pair(config: &ScaleConfig, n: u32) -> (ContributionSet, Contribution
         }
     }
     (full, half)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(kv: &[(&str, &str)]) -> Vec<(String, String)> {
+        kv.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn fields_cover_every_config_field() {
+        let json = serde_json::to_value(ScaleConfig::default()).unwrap();
+        let mut names: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        names.sort_unstable();
+        let mut keys: Vec<&str> = FIELDS.iter().map(|f| f.key).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, names);
+    }
+
+    #[test]
+    fn query_round_trips() {
+        let d = ScaleConfig::default();
+        let q = d.to_query();
+        assert!(q.contains(&("sizes".into(), "2,5,10,20,30,50,75,100".into())));
+        let (back, issues) = ScaleConfig::from_query(&q);
+        assert!(issues.is_empty(), "{issues:?}");
+        assert_eq!(back, d);
+        let c = ScaleConfig {
+            sizes: vec![2, 4, 8, 16],
+            dim: 4,
+            orderings: 2,
+            protocol: Protocol::Pull,
+            fanout: 3,
+            strategy: "linear".into(),
+            seed: 1234,
+        };
+        assert_ne!(c, d);
+        c.validate().unwrap();
+        let q = c.to_query();
+        assert_eq!(q[1], ("exp".into(), NAME.into()));
+        let (back, issues) = ScaleConfig::from_query(&q);
+        assert!(issues.is_empty(), "{issues:?}");
+        assert_eq!(back, c);
+    }
+
+    #[test]
+    fn bad_query_values_fall_back_and_name_the_key() {
+        for (key, value) in [
+            ("sizes", "2,x,8"),
+            ("sizes", "8,4"),
+            ("sizes", ""),
+            ("sizes", "1,4"),
+            ("orderings", "0"),
+            ("strategy", "no_such_strategy"),
+            ("protocol", "smoke"),
+        ] {
+            let (c, issues) = ScaleConfig::from_query(&pairs(&[(key, value), ("dim", "8")]));
+            assert_eq!(issues.len(), 1, "{key}={value}: {issues:?}");
+            assert_eq!(issues[0].key, key, "{issues:?}");
+            let field = FIELDS.iter().find(|f| f.key == key).unwrap();
+            assert_eq!(field.get(&c), field.get(&ScaleConfig::default()), "{key}");
+            assert_eq!(c.dim, 8);
+        }
+    }
 }

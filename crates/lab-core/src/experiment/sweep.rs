@@ -10,6 +10,7 @@
 
 use super::convergence::{run_with, ConvergenceConfig, ResolveMode, Resolver, Workload};
 use super::negative::{pairwise_gossip, NegativeControl};
+use super::params::{Field, QueryIssue};
 use crate::error::{ConfigError, LabError};
 use crate::report::{Check, Report, Verdict};
 use crate::sim::Protocol;
@@ -101,6 +102,67 @@ impl SweepConfig {
         s
     }
 }
+
+impl SweepConfig {
+    /// The config as URL query pairs (schema `v=1`).
+    pub fn to_query(&self) -> Vec<(String, String)> {
+        let mut q = vec![
+            ("v".to_string(), "1".to_string()),
+            ("exp".into(), NAME.into()),
+        ];
+        for f in FIELDS {
+            q.push((f.key.to_string(), f.get(self)));
+        }
+        q
+    }
+
+    /// Reads a config from URL query pairs. Unknown keys are ignored; every
+    /// invalid value falls back to its default and is reported.
+    pub fn from_query(pairs: &[(String, String)]) -> (SweepConfig, Vec<QueryIssue>) {
+        super::params::from_query(pairs, FIELDS, SweepConfig::validate)
+    }
+}
+
+/// Parses comma-separated strategy names (as `lab-cli sweep --strategies`
+/// does: blanks ignored; empty means every registered strategy), rejecting
+/// unknown names.
+pub fn parse_strategies(text: &str) -> Result<Vec<String>, ConfigError> {
+    let names: Vec<String> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect();
+    if let Some(bad) = names.iter().find(|n| strategy::find(n).is_none()) {
+        return Err(ConfigError::UnknownStrategy(bad.clone()));
+    }
+    Ok(names)
+}
+
+/// The URL/CLI fields of the config, in display order.
+pub static FIELDS: &[Field<SweepConfig>] = &[
+    Field::u32("nodes", |c| c.nodes, |c, v| c.nodes = v),
+    Field::u32("dim", |c| c.dim, |c, v| c.dim = v),
+    Field::u32("orderings", |c| c.orderings, |c, v| c.orderings = v),
+    Field::text(
+        "protocol",
+        |c| c.protocol.name().into(),
+        |c, v| {
+            c.protocol = v.parse()?;
+            Ok(())
+        },
+    ),
+    Field::u32("fanout", |c| c.fanout, |c, v| c.fanout = v),
+    Field::u64("seed", |c| c.seed, |c, v| c.seed = v),
+    Field::text(
+        "strategies",
+        |c| c.strategies.join(","),
+        |c, v| {
+            c.strategies = parse_strategies(v)?;
+            Ok(())
+        },
+    ),
+];
 
 /// One strategy's row.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -319,4 +381,81 @@ pub fn run(config: &SweepConfig) -> Result<SweepReport, LabError> {
         .map(|n| sweep_one(config, n))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(assemble(config, rows))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(kv: &[(&str, &str)]) -> Vec<(String, String)> {
+        kv.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn fields_cover_every_config_field() {
+        let json = serde_json::to_value(SweepConfig::default()).unwrap();
+        let mut names: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        names.sort_unstable();
+        let mut keys: Vec<&str> = FIELDS.iter().map(|f| f.key).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, names);
+    }
+
+    #[test]
+    fn query_round_trips() {
+        let d = SweepConfig::default();
+        let (back, issues) = SweepConfig::from_query(&d.to_query());
+        assert!(issues.is_empty(), "{issues:?}");
+        assert_eq!(back, d);
+        let c = SweepConfig {
+            nodes: 6,
+            dim: 16,
+            orderings: 3,
+            protocol: Protocol::PushPull,
+            fanout: 2,
+            seed: 9,
+            strategies: vec![
+                "linear".into(),
+                "weight_average".into(),
+                "ties:paper".into(),
+            ],
+        };
+        assert_ne!(c, d);
+        c.validate().unwrap();
+        let q = c.to_query();
+        assert_eq!(q[1], ("exp".into(), NAME.into()));
+        let (back, issues) = SweepConfig::from_query(&q);
+        assert!(issues.is_empty(), "{issues:?}");
+        assert_eq!(back, c);
+        // Blanks around names are ignored, as on the command line.
+        let (back, issues) =
+            SweepConfig::from_query(&pairs(&[("strategies", " linear, ,weight_average ")]));
+        assert!(issues.is_empty(), "{issues:?}");
+        assert_eq!(back.strategies, ["linear", "weight_average"]);
+    }
+
+    #[test]
+    fn bad_query_values_fall_back_and_name_the_key() {
+        for (key, value) in [
+            ("strategies", "linear,no_such_strategy"),
+            ("nodes", "1"),
+            ("fanout", "50"),
+            ("protocol", "smoke"),
+            ("seed", "-1"),
+        ] {
+            let (c, issues) = SweepConfig::from_query(&pairs(&[(key, value), ("dim", "8")]));
+            assert_eq!(issues.len(), 1, "{key}={value}: {issues:?}");
+            assert_eq!(issues[0].key, key, "{issues:?}");
+            let field = FIELDS.iter().find(|f| f.key == key).unwrap();
+            assert_eq!(field.get(&c), field.get(&SweepConfig::default()), "{key}");
+            assert_eq!(c.dim, 8);
+        }
+    }
 }

@@ -40,7 +40,7 @@
 //!
 //! Pure: no clock, no I/O, no threads; every choice comes from the seed.
 
-use super::params::{check_fanout, range};
+use super::params::{check_fanout, range, Field, QueryIssue};
 use crate::crdt::{ConflictPolicy, Contribution, ContributionSet, Dot, Hlc, Row, VersionVector};
 use crate::error::{ConfigError, LabError};
 use crate::hash::Digest;
@@ -286,6 +286,73 @@ impl TrustConfig {
     }
 }
 
+impl TrustConfig {
+    /// The config as URL query pairs (schema `v=1`).
+    pub fn to_query(&self) -> Vec<(String, String)> {
+        let mut q = vec![
+            ("v".to_string(), "1".to_string()),
+            ("exp".into(), NAME.into()),
+        ];
+        for f in FIELDS {
+            q.push((f.key.to_string(), f.get(self)));
+        }
+        q
+    }
+
+    /// Reads a config from URL query pairs. Unknown keys are ignored; every
+    /// invalid value falls back to its default and is reported.
+    pub fn from_query(pairs: &[(String, String)]) -> (TrustConfig, Vec<QueryIssue>) {
+        super::params::from_query(pairs, FIELDS, TrustConfig::validate)
+    }
+}
+
+/// The URL/CLI fields of the config, in display order.
+pub static FIELDS: &[Field<TrustConfig>] = &[
+    Field::u32("nodes", |c| c.nodes, |c, v| c.nodes = v),
+    Field::u32("dim", |c| c.dim, |c, v| c.dim = v),
+    Field::u32(
+        "equivocators",
+        |c| c.equivocators,
+        |c, v| c.equivocators = v,
+    ),
+    Field::u32("corrupters", |c| c.corrupters, |c, v| c.corrupters = v),
+    Field::u32("forgers", |c| c.forgers, |c, v| c.forgers = v),
+    Field::u32("replayers", |c| c.replayers, |c, v| c.replayers = v),
+    Field::u32("outsiders", |c| c.outsiders, |c, v| c.outsiders = v),
+    Field::u32("silent", |c| c.silent, |c, v| c.silent = v),
+    Field::text(
+        "protocol",
+        |c| c.protocol.name().into(),
+        |c, v| {
+            c.protocol = parse_protocol(v)?;
+            Ok(())
+        },
+    ),
+    Field::u32("fanout", |c| c.fanout, |c, v| c.fanout = v),
+    Field::u64("seed", |c| c.seed, |c, v| c.seed = v),
+    Field::u32("rounds_max", |c| c.rounds_max, |c, v| c.rounds_max = v),
+    Field::text(
+        "strategy",
+        |c| c.strategy.clone(),
+        |c, v| {
+            c.strategy = v.to_string();
+            Ok(())
+        },
+    ),
+    Field::text(
+        "reference_contrast",
+        |c| c.reference_contrast.to_string(),
+        |c, v| {
+            c.reference_contrast = match v {
+                "true" | "1" => true,
+                "false" | "0" => false,
+                _ => return Err(ConfigError::Invalid(format!("'{v}' is not true or false"))),
+            };
+            Ok(())
+        },
+    ),
+];
+
 // ---------------------------------------------------------------------------
 // Results
 
@@ -429,7 +496,9 @@ pub struct TrustResults {
     pub deviation_unweighted: f64,
     pub drops: Drops,
     pub per_round: Vec<RoundStat>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Present only when the config asked for it. Always serialized (also
+    /// when `None`) so that postcard can decode the results.
+    #[serde(default)]
     pub reference_contrast: Option<ReferenceContrast>,
 }
 
@@ -1404,4 +1473,84 @@ fn verdict(r: &TrustResults) -> Verdict {
         ),
     });
     Verdict::from_checks(checks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(kv: &[(&str, &str)]) -> Vec<(String, String)> {
+        kv.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn fields_cover_every_config_field() {
+        let json = serde_json::to_value(TrustConfig::default()).unwrap();
+        let mut names: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        names.sort_unstable();
+        let mut keys: Vec<&str> = FIELDS.iter().map(|f| f.key).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, names);
+    }
+
+    #[test]
+    fn query_round_trips() {
+        let d = TrustConfig::default();
+        let (back, issues) = TrustConfig::from_query(&d.to_query());
+        assert!(issues.is_empty(), "{issues:?}");
+        assert_eq!(back, d);
+        let c = TrustConfig {
+            nodes: 20,
+            dim: 4,
+            equivocators: 2,
+            corrupters: 0,
+            forgers: 3,
+            replayers: 1,
+            outsiders: 2,
+            silent: 0,
+            protocol: Protocol::Pull,
+            fanout: 3,
+            seed: 99,
+            rounds_max: 50,
+            strategy: "linear".into(),
+            reference_contrast: true,
+        };
+        assert_ne!(c, d);
+        c.validate().unwrap();
+        let q = c.to_query();
+        assert_eq!(q[1], ("exp".into(), NAME.into()));
+        assert!(q.contains(&("reference_contrast".into(), "true".into())));
+        let (back, issues) = TrustConfig::from_query(&q);
+        assert!(issues.is_empty(), "{issues:?}");
+        assert_eq!(back, c);
+    }
+
+    #[test]
+    fn bad_query_values_fall_back_and_name_the_key() {
+        for (key, value) in [
+            ("nodes", "2"),
+            ("dim", "65"),
+            ("protocol", "all-pairs"),
+            ("fanout", "10"),
+            ("rounds_max", "0"),
+            ("seed", "9007199254740992"),
+            ("strategy", "no_such_strategy"),
+            ("reference_contrast", "maybe"),
+            ("forgers", "x"),
+        ] {
+            let (c, issues) = TrustConfig::from_query(&pairs(&[(key, value), ("silent", "0")]));
+            assert_eq!(issues.len(), 1, "{key}={value}: {issues:?}");
+            assert_eq!(issues[0].key, key, "{issues:?}");
+            let field = FIELDS.iter().find(|f| f.key == key).unwrap();
+            assert_eq!(field.get(&c), field.get(&TrustConfig::default()), "{key}");
+            assert_eq!(c.silent, 0);
+        }
+    }
 }
