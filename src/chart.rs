@@ -4,6 +4,7 @@
 //! "SVG" download. Geometry is presentation only; no result is computed here.
 
 use lab_core::experiment::convergence::OrderingResult;
+use lab_core::sim::faults::FaultInterval;
 use std::fmt::Write;
 
 const WIDTH: f64 = 640.0;
@@ -19,6 +20,16 @@ const PALETTE: [&str; 8] = [
 
 /// The chart of `orderings` for a run of `nodes` nodes.
 pub fn convergence_svg(nodes: u32, orderings: &[OrderingResult]) -> String {
+    convergence_svg_shaded(nodes, orderings, &[])
+}
+
+/// The chart with fault intervals (partitions, loss, crashes) shaded and
+/// labelled on the round axis.
+pub fn convergence_svg_shaded(
+    nodes: u32,
+    orderings: &[OrderingResult],
+    faults: &[FaultInterval],
+) -> String {
     let rounds_max = orderings
         .iter()
         .map(|o| o.per_round.len())
@@ -36,6 +47,11 @@ pub fn convergence_svg(nodes: u32, orderings: &[OrderingResult]) -> String {
         orderings.len()
     );
     s.push_str(STYLE);
+    let rounds_max = faults
+        .iter()
+        .map(|f| f.end.min(ROUNDS_SHADED_MAX))
+        .fold(rounds_max, u32::max);
+    shade(&mut s, faults, rounds_max);
     axes(&mut s, rounds_max);
     for (i, o) in orderings.iter().enumerate() {
         line(&mut s, i, nodes, rounds_max, o);
@@ -47,8 +63,49 @@ pub fn convergence_svg(nodes: u32, orderings: &[OrderingResult]) -> String {
 
 const STYLE: &str = "<style>.cl-chart text{font:12px system-ui,sans-serif;fill:#444}\
 .cl-chart .grid{stroke:#8883;stroke-width:1}.cl-chart .axis{stroke:#888;stroke-width:1}\
-.cl-chart .run{fill:none;stroke-width:2;stroke-linejoin:round}\
+.cl-chart .run{fill:none;stroke-width:2;stroke-linejoin:round}.cl-chart .fault-label{font-size:10px}\
 @media (prefers-color-scheme: dark){.cl-chart text{fill:#ccc}}</style>";
+
+/// Fault intervals ending later than this are clipped (an interval "until
+/// the end of the run" can be open-ended).
+const ROUNDS_SHADED_MAX: u32 = 10_000;
+/// Shading colours per fault kind.
+fn shade_colour(kind: &str) -> &'static str {
+    match kind {
+        "partition" => "#e69f00",
+        "link" | "loss" => "#56b4e9",
+        _ => "#cc79a7",
+    }
+}
+
+fn shade(s: &mut String, faults: &[FaultInterval], rounds_max: u32) {
+    for (i, f) in faults.iter().enumerate() {
+        let x0 = x_of(f.start.min(rounds_max), rounds_max);
+        let x1 = x_of(f.end.min(rounds_max), rounds_max);
+        let y = TOP + 12.0 * (i % 4) as f64 + 10.0;
+        let _ = write!(
+            s,
+            r#"<rect class="fault" x="{x0:.1}" y="{TOP}" width="{:.1}" height="{:.1}" fill="{}" fill-opacity="0.16"><title>{} {}: rounds {}–{}</title></rect><text x="{:.1}" y="{y:.1}" class="fault-label">{}</text>"#,
+            (x1 - x0).max(1.0),
+            HEIGHT - TOP - BOTTOM,
+            shade_colour(&f.kind),
+            esc(&f.kind),
+            esc(&f.label),
+            f.start,
+            f.end,
+            x0 + 3.0,
+            esc(&f.label)
+        );
+    }
+}
+
+/// Escapes text for SVG content and attributes.
+pub fn esc(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
 
 fn x_of(round: u32, rounds_max: u32) -> f64 {
     LEFT + (WIDTH - LEFT - RIGHT) * round as f64 / rounds_max as f64

@@ -65,7 +65,7 @@ pub fn run_local(config: &ConvergenceConfig, workers: u32) -> Result<Finished, R
 
 /// Polls a future that never waits on anything outside this thread (a
 /// [`LocalLink`] run is always ready) to completion.
-fn block_on<F: Future>(f: F) -> F::Output {
+pub fn block_on<F: Future>(f: F) -> F::Output {
     let mut f = pin!(f);
     let mut cx = Context::from_waker(Waker::noop());
     loop {

@@ -8,6 +8,11 @@
 //! side, `decode_envelopes` on the other).
 
 use lab_core::experiment::convergence::{ConvergenceConfig, NodeResolved};
+use lab_core::experiment::partition::{PartitionConfig, PartitionResults};
+use lab_core::experiment::scale::{ScaleConfig, ScalePoint};
+use lab_core::experiment::sweep::{StrategyRow, SweepConfig};
+use lab_core::experiment::trust::{TrustConfig, TrustResults};
+use lab_core::report::{Report, Verdict};
 use lab_core::sim::{Counters, RoundReport};
 use lab_core::Digest;
 use serde::{Deserialize, Serialize};
@@ -47,6 +52,77 @@ pub enum ToWorker {
         ordering: u32,
         oracle: bool,
     },
+    /// Run one self-contained piece of an experiment. Reply:
+    /// [`FromWorker::JobDone`] with the same `index`.
+    Job { index: u32, job: Job },
+}
+
+/// A self-contained piece of work a single worker computes with the same
+/// engine function `lab-cli` calls, so its output is bit-identical.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Job {
+    /// A whole Experiment 2 run.
+    Partition(PartitionConfig),
+    /// One strategy's row of Experiment 3.
+    SweepRow {
+        config: SweepConfig,
+        strategy: String,
+    },
+    /// One size of Experiment 4.
+    ScalePoint { config: ScaleConfig, nodes: u32 },
+    /// A whole trust experiment run.
+    Trust(TrustConfig),
+}
+
+/// What a [`Job`] produced.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum JobOutput {
+    Partition(Box<WireReport<PartitionConfig, PartitionResults>>),
+    SweepRow(Box<StrategyRow>),
+    ScalePoint(Box<ScalePoint>),
+    Trust(Box<WireReport<TrustConfig, TrustResults>>),
+}
+
+/// A report without its (absent) `execution`, in a shape postcard can
+/// decode (`Report` skips `execution` when it is `None`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WireReport<C, R> {
+    pub schema: u32,
+    pub experiment: String,
+    pub lab_version: String,
+    pub config: C,
+    pub results: R,
+    pub verdict: Verdict,
+    pub fingerprint: String,
+}
+
+impl<C, R> From<Report<C, R>> for WireReport<C, R> {
+    fn from(r: Report<C, R>) -> Self {
+        WireReport {
+            schema: r.schema,
+            experiment: r.experiment,
+            lab_version: r.lab_version,
+            config: r.config,
+            results: r.results,
+            verdict: r.verdict,
+            fingerprint: r.fingerprint,
+        }
+    }
+}
+
+impl<C, R> From<WireReport<C, R>> for Report<C, R> {
+    fn from(r: WireReport<C, R>) -> Self {
+        Report {
+            schema: r.schema,
+            experiment: r.experiment,
+            lab_version: r.lab_version,
+            config: r.config,
+            results: r.results,
+            verdict: r.verdict,
+            fingerprint: r.fingerprint,
+            execution: None,
+        }
+    }
 }
 
 /// A reply (or the start-up handshake) from a worker.
@@ -74,6 +150,8 @@ pub enum FromWorker {
         nodes: Vec<NodeResolved>,
         oracle: Option<Oracle>,
     },
+    /// A finished [`ToWorker::Job`].
+    JobDone { index: u32, output: JobOutput },
     /// The request failed (invalid config, engine error, wire error, panic).
     Failed { message: String },
 }

@@ -3,7 +3,7 @@
 //! and patience than `lab-cli`). Reading never fails: every bad parameter
 //! becomes a [`QueryIssue`] naming it, and its default is used.
 
-use lab_core::experiment::convergence::{ConvergenceConfig, NAME};
+use lab_core::experiment::convergence::ConvergenceConfig;
 use lab_core::experiment::params::QueryIssue;
 
 /// Most nodes a browser run may have.
@@ -23,65 +23,115 @@ pub const WORKLOAD_ELEMENTS_BROWSER_MAX: u64 = 1 << 24;
 /// Longest query string read, in bytes.
 const QUERY_BYTES_MAX: usize = 4096;
 
-/// Everything the page reads from its URL.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PageQuery {
-    pub config: ConvergenceConfig,
-    /// Parameters that could not be used, in words.
-    pub issues: Vec<QueryIssue>,
+/// What every page reads from its URL besides its config.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct PageOptions {
     /// `workers=N`, when given and valid.
     pub workers: Option<u32>,
     /// `run=1`: start the run on load.
     pub run: bool,
+    /// `embed=1`: a chrome-less view for an iframe.
+    pub embed: bool,
 }
 
-/// Reads the page's query pairs.
-pub fn read_page_query(pairs: &[(String, String)]) -> PageQuery {
-    let (config, mut issues) = config_from_pairs(pairs);
-    let mut workers = None;
-    let mut run = false;
+/// Everything a page reads from its URL.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PageQuery<C> {
+    pub config: C,
+    /// Parameters that could not be used, in words.
+    pub issues: Vec<QueryIssue>,
+    pub options: PageOptions,
+}
+
+/// Reads `workers`, `run` and `embed`; bad values become issues.
+pub fn read_options(pairs: &[(String, String)], issues: &mut Vec<QueryIssue>) -> PageOptions {
+    let mut options = PageOptions::default();
+    let flag = |v: &str| v == "1" || v == "true";
     for (key, value) in pairs {
         match key.as_str() {
             "workers" => match value.parse::<u32>() {
-                Ok(n) if (1..=WORKERS_MAX).contains(&n) => workers = Some(n),
+                Ok(n) if (1..=WORKERS_MAX).contains(&n) => options.workers = Some(n),
                 _ => issues.push(issue(
                     key,
                     value,
                     format!("workers must be a whole number from 1 to {WORKERS_MAX}; the default is used"),
                 )),
             },
-            "run" => run = value == "1" || value == "true",
-            "exp" if value != NAME => issues.push(issue(
-                key,
-                value,
-                format!("unknown experiment; showing '{NAME}'"),
-            )),
+            "run" => options.run = flag(value),
+            "embed" => options.embed = flag(value),
             _ => {}
         }
     }
+    options
+}
+
+/// Reads a page's query: its config through `config_from_pairs` (the
+/// engine's codec plus the page's browser limits), then the options.
+pub fn read_page_query<C>(
+    pairs: &[(String, String)],
+    config_from_pairs: fn(&[(String, String)]) -> (C, Vec<QueryIssue>),
+) -> PageQuery<C> {
+    let (config, mut issues) = config_from_pairs(pairs);
+    let options = read_options(pairs, &mut issues);
     PageQuery {
         config,
         issues,
-        workers,
-        run,
+        options,
     }
+}
+
+/// A config's query pairs plus `workers` when the link set it (so a
+/// re-run keeps the link's worker count), encoded.
+pub fn page_query(mut pairs: Vec<(String, String)>, options: &PageOptions) -> String {
+    if let Some(n) = options.workers {
+        pairs.push(("workers".into(), n.to_string()));
+    }
+    encode_query(&pairs)
+}
+
+/// Drops pairs whose whole-number value exceeds the browser's limit for
+/// that key (`limits`: key → max), with an issue naming it; the engine's
+/// default is then used.
+pub fn apply_limits(
+    pairs: &[(String, String)],
+    limits: &[(&str, u64)],
+    issues: &mut Vec<QueryIssue>,
+) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .filter(|(key, value)| {
+            let Some(&(_, max)) = limits.iter().find(|(k, _)| k == key) else {
+                return true;
+            };
+            match value.parse::<u64>() {
+                Ok(v) if v > max => {
+                    issues.push(issue(
+                        key,
+                        value,
+                        format!("{key} is at most {max} in the browser (use lab-cli for more); default used"),
+                    ));
+                    false
+                }
+                _ => true,
+            }
+        })
+        .cloned()
+        .collect()
 }
 
 /// A config from query (or form) pairs: the engine's checks plus the
 /// browser's limits; bad values fall back to defaults and are reported.
 pub fn config_from_pairs(pairs: &[(String, String)]) -> (ConvergenceConfig, Vec<QueryIssue>) {
     let mut issues = Vec::new();
-    let kept: Vec<(String, String)> = pairs
-        .iter()
-        .filter(|(key, value)| match browser_limit(key, value) {
-            Some(message) => {
-                issues.push(issue(key, value, message));
-                false
-            }
-            None => true,
-        })
-        .cloned()
-        .collect();
+    let kept = apply_limits(
+        pairs,
+        &[
+            ("nodes", NODES_BROWSER_MAX as u64),
+            ("dim", DIM_BROWSER_MAX as u64),
+            ("orderings", ORDERINGS_BROWSER_MAX as u64),
+        ],
+        &mut issues,
+    );
     let kept = fit_workload(kept, &mut issues);
     let (mut config, engine_issues) = ConvergenceConfig::from_query(&kept);
     issues.extend(engine_issues);
@@ -131,23 +181,7 @@ fn workload_elements(config: &ConvergenceConfig) -> u64 {
     (config.nodes as u64 + 1) * (config.dim as u64).pow(2)
 }
 
-/// Why a value is beyond the browser's limits, if it is.
-fn browser_limit(key: &str, value: &str) -> Option<String> {
-    let max = match key {
-        "nodes" => NODES_BROWSER_MAX,
-        "dim" => DIM_BROWSER_MAX,
-        "orderings" => ORDERINGS_BROWSER_MAX,
-        _ => return None,
-    };
-    match value.parse::<u64>() {
-        Ok(v) if v > max as u64 => Some(format!(
-            "{key} is at most {max} in the browser (use lab-cli for more); default used"
-        )),
-        _ => None,
-    }
-}
-
-fn issue(key: &str, value: &str, message: String) -> QueryIssue {
+pub fn issue(key: &str, value: &str, message: String) -> QueryIssue {
     QueryIssue {
         key: key.to_string(),
         value: value.to_string(),
@@ -219,8 +253,8 @@ fn percent_decode(s: &str) -> String {
 mod tests {
     use super::*;
 
-    fn pairs(q: &str) -> Vec<(String, String)> {
-        parse_query(q)
+    fn read(q: &str) -> PageQuery<ConvergenceConfig> {
+        read_page_query(&parse_query(q), config_from_pairs)
     }
 
     #[test]
@@ -231,44 +265,40 @@ mod tests {
             seed: 9,
             ..ConvergenceConfig::default()
         };
-        let q = read_page_query(&pairs(&format!("?{}", encode_query(&config.to_query()))));
+        let q = read(&format!("?{}", encode_query(&config.to_query())));
         assert_eq!(q.config, config);
         assert!(q.issues.is_empty(), "{:?}", q.issues);
     }
 
     #[test]
     fn bad_parameters_are_named_and_defaults_used() {
-        let q = read_page_query(&pairs("?nodes=abc&fanout=999&workers=99&run=1"));
+        let q = read("?nodes=abc&fanout=999&workers=99&run=1");
         assert_eq!(q.config, ConvergenceConfig::default());
         let keys: Vec<&str> = q.issues.iter().map(|i| i.key.as_str()).collect();
         assert!(
             keys.contains(&"nodes") && keys.contains(&"fanout") && keys.contains(&"workers"),
             "{keys:?}"
         );
-        assert!(q.run);
-        assert_eq!(q.workers, None);
+        assert!(q.options.run);
+        assert_eq!(q.options.workers, None);
     }
 
     #[test]
     fn browser_limits_apply() {
-        let q = read_page_query(&pairs("?nodes=5000&dim=600&orderings=50&workers=4"));
+        let q = read("?nodes=5000&dim=600&orderings=50&workers=4");
         assert_eq!(q.config.nodes, ConvergenceConfig::default().nodes);
         assert_eq!(q.issues.len(), 3, "{:?}", q.issues);
-        assert_eq!(q.workers, Some(4));
+        assert_eq!(q.options.workers, Some(4));
     }
 
     #[test]
     fn the_workload_must_fit_a_worker() {
-        let q = read_page_query(&pairs("?nodes=1000&dim=512"));
+        let q = read("?nodes=1000&dim=512");
         assert_eq!((q.config.nodes, q.config.dim), (1000, 128));
         assert_eq!(q.issues.len(), 1, "{:?}", q.issues);
         assert_eq!(q.issues[0].key, "dim");
-        assert!(read_page_query(&pairs("?nodes=1000&dim=128"))
-            .issues
-            .is_empty());
-        assert!(read_page_query(&pairs("?nodes=2&dim=512"))
-            .issues
-            .is_empty());
+        assert!(read("?nodes=1000&dim=128").issues.is_empty());
+        assert!(read("?nodes=2&dim=512").issues.is_empty());
     }
 
     #[test]

@@ -5,8 +5,9 @@
 //! between `postMessage` and [`WorkerCore::handle`]; native tests drive this
 //! type directly.
 
-use crate::protocol::{FromWorker, Oracle, ToWorker};
+use crate::protocol::{FromWorker, Job, JobOutput, Oracle, ToWorker};
 use lab_core::experiment::convergence::{ConvergenceConfig, Host, Workload};
+use lab_core::experiment::{partition, scale, sweep, trust};
 use lab_core::sim::{decode_envelopes, encode_envelopes, Counters, Envelope};
 use std::ops::Range;
 use std::sync::Arc;
@@ -64,6 +65,13 @@ impl WorkerCore {
                 ordering,
                 oracle,
             } => self.all_pairs(config, ordering, oracle),
+            ToWorker::Job { index, job } => {
+                self.gossip = None;
+                Ok(FromWorker::JobDone {
+                    index,
+                    output: run_job(job)?,
+                })
+            }
         }
     }
 
@@ -230,6 +238,31 @@ impl WorkerCore {
             oracle,
         })
     }
+}
+
+/// Computes a job with the engine function `lab-cli` uses.
+pub fn run_job(job: Job) -> Result<JobOutput, String> {
+    let fail = |e: lab_core::error::LabError| e.to_string();
+    Ok(match job {
+        Job::Partition(config) => {
+            JobOutput::Partition(Box::new(partition::run(&config).map_err(fail)?.into()))
+        }
+        Job::SweepRow { config, strategy } => {
+            config
+                .validate()
+                .map_err(|e| format!("invalid configuration: {e}"))?;
+            JobOutput::SweepRow(Box::new(
+                sweep::sweep_one(&config, &strategy).map_err(fail)?,
+            ))
+        }
+        Job::ScalePoint { config, nodes } => {
+            config
+                .validate()
+                .map_err(|e| format!("invalid configuration: {e}"))?;
+            JobOutput::ScalePoint(Box::new(scale::run_point(&config, nodes).map_err(fail)?))
+        }
+        Job::Trust(config) => JobOutput::Trust(Box::new(trust::run(&config).map_err(fail)?.into())),
+    })
 }
 
 fn oracle_of(host: &Host) -> Result<Oracle, String> {

@@ -3,5 +3,6 @@
 pub mod chart;
 pub mod controls;
 pub mod progress;
+pub mod report;
 pub mod results;
 pub mod verdict;

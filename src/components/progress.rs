@@ -1,58 +1,31 @@
-//! The progress bar: where the run is, how long it has taken, and an
-//! estimate of the time left (elapsed × remaining ÷ done).
+//! The progress bar: where the run is (in the page's words), how long it
+//! has taken, and an estimate of the time left (elapsed × remaining ÷ done).
 
-use crate::coordinator::Progress;
+use crate::runner::RunClock;
 use leptos::prelude::*;
-
-/// What the bar shows while a run is under way.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct RunClock {
-    /// Milliseconds since the workers started computing.
-    pub elapsed_ms: f64,
-    /// Latest progress report, if any arrived yet.
-    pub progress: Option<Progress>,
-    /// Whether the run is all-pairs (orderings run in parallel, no rounds).
-    pub all_pairs: bool,
-}
 
 /// The progress bar.
 #[component]
 pub fn ProgressBar(clock: Signal<Option<RunClock>>) -> impl IntoView {
     move || {
         clock.get().map(|c| {
-            let fraction = c.progress.map_or(0.0, |p| p.fraction());
+            let fraction = c.status.as_ref().map_or(0.0, |s| s.fraction);
             let pct = (fraction * 100.0).round() as u32;
+            let text = c
+                .status
+                .as_ref()
+                .map_or_else(|| "starting the workers…".to_string(), |s| s.text.clone());
             view! {
                 <div class="progress" data-testid="progress" role="status" aria-live="polite">
                     <div class="bar" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow=pct.to_string()>
                         <div class="fill" style=format!("width: {pct}%")></div>
                     </div>
                     <p class="progress-text">
-                        {where_text(&c)}" · "{format_duration(c.elapsed_ms)}" elapsed"{eta_text(fraction, c.elapsed_ms)}
+                        {text}" · "{format_duration(c.elapsed_ms)}" elapsed"{eta_text(fraction, c.elapsed_ms)}
                     </p>
                 </div>
             }
         })
-    }
-}
-
-fn where_text(c: &RunClock) -> String {
-    match c.progress {
-        None => "starting the workers…".into(),
-        Some(p) if c.all_pairs => format!(
-            "ordering {}/{} (all-pairs; {} finished)",
-            (p.orderings_done + 1).min(p.orderings),
-            p.orderings,
-            p.orderings_done
-        ),
-        Some(p) => format!(
-            "ordering {}/{}, round {} ({} of {} nodes agree)",
-            p.ordering + 1,
-            p.orderings,
-            p.round,
-            p.agreeing_nodes,
-            p.nodes
-        ),
     }
 }
 

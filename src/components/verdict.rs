@@ -5,18 +5,22 @@ use leptos::prelude::*;
 
 /// The verdict panel of a finished run.
 #[component]
-pub fn VerdictPanel(verdict: Verdict) -> impl IntoView {
+pub fn VerdictPanel(
+    verdict: Verdict,
+    /// What PASS means for this experiment.
+    #[prop(
+        default = "Every node, in every ordering, ends with a bit-identical state and merged model."
+    )]
+    pass_text: &'static str,
+    /// What FAIL means for this experiment.
+    #[prop(default = "Some nodes did not end bit-identical — see the failed checks.")]
+    fail_text: &'static str,
+) -> impl IntoView {
     let passed = verdict.passed;
     let (word, summary) = if passed {
-        (
-            "PASS",
-            "Every node, in every ordering, ends with a bit-identical state and merged model.",
-        )
+        ("PASS", pass_text)
     } else {
-        (
-            "FAIL",
-            "Some nodes did not end bit-identical — see the failed checks.",
-        )
+        ("FAIL", fail_text)
     };
     view! {
         <section

@@ -1,3 +1,4 @@
-//! One module per experiment page (only Experiment 1 exists so far).
+//! One module per page of the lab.
 
 pub mod convergence;
+pub mod partition;

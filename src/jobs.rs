@@ -1,0 +1,235 @@
+//! Experiments that split into independent jobs (a strategy's sweep row, a
+//! scalability size, a whole partition or trust run): the coordinator hands
+//! jobs to free workers, at most one per worker at a time, and puts the
+//! outputs back in job order — so the report (assembled by `lab-core` from
+//! that ordered list) does not depend on the number of workers or on which
+//! worker finished first.
+
+use crate::coordinator::{Link, RunError};
+use crate::protocol::{FromWorker, Job, JobOutput, ToWorker};
+
+/// Most jobs one run may queue.
+pub const JOBS_MAX: usize = 4096;
+
+/// Where a job run is, for the progress bar.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct JobProgress {
+    pub done: u32,
+    pub total: u32,
+    /// What the last finished job was (e.g. the strategy's name).
+    pub last: String,
+}
+
+impl JobProgress {
+    /// Fraction done in `0..=1`.
+    pub fn fraction(&self) -> f64 {
+        if self.total == 0 {
+            0.0
+        } else {
+            (self.done as f64 / self.total as f64).min(1.0)
+        }
+    }
+}
+
+/// One job's output and how long it took from send to reply (ms).
+pub struct Done {
+    pub output: JobOutput,
+    pub elapsed_ms: f64,
+}
+
+/// Runs `jobs` over `link`'s workers; outputs come back in job order.
+/// `labels[i]` names job `i` in progress reports.
+pub async fn run_jobs<L: Link>(
+    link: &mut L,
+    jobs: Vec<Job>,
+    labels: &[String],
+    progress: &mut dyn FnMut(JobProgress),
+) -> Result<Vec<Done>, RunError> {
+    if jobs.len() > JOBS_MAX {
+        return Err(RunError::Protocol(format!(
+            "{} jobs exceed the limit of {JOBS_MAX}",
+            jobs.len()
+        )));
+    }
+    let total = jobs.len() as u32;
+    let workers = link.size();
+    if workers == 0 {
+        return Err(RunError::Protocol("no workers".into()));
+    }
+    let mut outputs: Vec<Option<Done>> = (0..jobs.len()).map(|_| None).collect();
+    let mut started_ms = vec![0.0; jobs.len()];
+    let mut busy: Vec<Option<u32>> = vec![None; workers as usize];
+    let mut queue = jobs.into_iter().enumerate();
+    let mut done = 0u32;
+    progress(JobProgress {
+        done,
+        total,
+        last: String::new(),
+    });
+    // Fill every worker, then refill each one as it answers.
+    for w in 0..workers {
+        if let Some((i, job)) = queue.next() {
+            started_ms[i] = link.now_ms();
+            link.send(
+                w,
+                &ToWorker::Job {
+                    index: i as u32,
+                    job,
+                },
+            )?;
+            busy[w as usize] = Some(i as u32);
+        }
+    }
+    while done < total {
+        let (w, reply) = link.recv().await?;
+        let FromWorker::JobDone { index, output } = reply else {
+            return Err(match reply {
+                FromWorker::Failed { message } => RunError::Worker { worker: w, message },
+                other => RunError::Protocol(format!("worker {w} sent {other:?} for a job")),
+            });
+        };
+        let slot = busy
+            .get_mut(w as usize)
+            .ok_or_else(|| RunError::Protocol(format!("a reply from unknown worker {w}")))?;
+        if *slot != Some(index) {
+            return Err(RunError::Protocol(format!(
+                "worker {w} answered job {index}, which it was not given"
+            )));
+        }
+        *slot = None;
+        let i = index as usize;
+        outputs[i] = Some(Done {
+            output,
+            elapsed_ms: link.now_ms() - started_ms[i],
+        });
+        done += 1;
+        progress(JobProgress {
+            done,
+            total,
+            last: labels.get(i).cloned().unwrap_or_default(),
+        });
+        if let Some((i, job)) = queue.next() {
+            started_ms[i] = link.now_ms();
+            link.send(
+                w,
+                &ToWorker::Job {
+                    index: i as u32,
+                    job,
+                },
+            )?;
+            busy[w as usize] = Some(i as u32);
+        }
+    }
+    outputs
+        .into_iter()
+        .enumerate()
+        .map(|(i, o)| o.ok_or_else(|| RunError::Protocol(format!("job {i} never finished"))))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::local::{block_on, LocalLink};
+    use lab_core::experiment::scale::{self, ScaleConfig};
+    use lab_core::experiment::sweep::{self, SweepConfig};
+
+    fn scale_jobs(config: &ScaleConfig) -> Vec<Job> {
+        config
+            .sizes
+            .iter()
+            .map(|&nodes| Job::ScalePoint {
+                config: config.clone(),
+                nodes,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn scale_over_jobs_matches_native_with_any_worker_count() {
+        let config = ScaleConfig {
+            sizes: vec![2, 4, 8],
+            dim: 2,
+            orderings: 2,
+            ..ScaleConfig::default()
+        };
+        let native = scale::run(&config).unwrap();
+        for workers in [1, 2, 3] {
+            let mut link = LocalLink::new(workers);
+            let done =
+                block_on(run_jobs(&mut link, scale_jobs(&config), &[], &mut |_| {})).unwrap();
+            let points = done
+                .into_iter()
+                .map(|d| match d.output {
+                    JobOutput::ScalePoint(p) => *p,
+                    other => panic!("unexpected {other:?}"),
+                })
+                .collect();
+            assert_eq!(
+                scale::assemble(&config, points).fingerprint,
+                native.fingerprint,
+                "{workers} workers"
+            );
+        }
+    }
+
+    #[test]
+    fn sweep_rows_over_jobs_match_native() {
+        let config = SweepConfig {
+            strategies: vec!["weight_average".into(), "ties".into()],
+            ..SweepConfig::default()
+        };
+        let native = sweep::run(&config).unwrap();
+        let jobs = config
+            .selected()
+            .into_iter()
+            .map(|s| Job::SweepRow {
+                config: config.clone(),
+                strategy: s.to_string(),
+            })
+            .collect();
+        let mut link = LocalLink::new(2);
+        let rows = block_on(run_jobs(&mut link, jobs, &[], &mut |_| {}))
+            .unwrap()
+            .into_iter()
+            .map(|d| match d.output {
+                JobOutput::SweepRow(r) => *r,
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            sweep::assemble(&config, rows).fingerprint,
+            native.fingerprint
+        );
+    }
+
+    #[test]
+    fn a_failing_job_fails_the_run_in_words() {
+        let config = ScaleConfig {
+            sizes: vec![1],
+            ..ScaleConfig::default()
+        };
+        let mut link = LocalLink::new(1);
+        let err = block_on(run_jobs(&mut link, scale_jobs(&config), &[], &mut |_| {}))
+            .err()
+            .expect("an invalid size fails");
+        assert!(matches!(err, RunError::Worker { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn progress_counts_every_job() {
+        let config = ScaleConfig {
+            sizes: vec![2, 3, 4, 5],
+            dim: 1,
+            orderings: 1,
+            ..ScaleConfig::default()
+        };
+        let mut seen = Vec::new();
+        let mut link = LocalLink::new(3);
+        block_on(run_jobs(&mut link, scale_jobs(&config), &[], &mut |p| {
+            seen.push(p.done)
+        }))
+        .unwrap();
+        assert_eq!(seen, vec![0, 1, 2, 3, 4]);
+    }
+}

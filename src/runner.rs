@@ -1,0 +1,254 @@
+//! The run machinery every experiment page shares: a pool of web workers,
+//! Run / Cancel, a ticking clock with progress, and how the last run ended.
+//! A page hands [`Runner::start`] a task — an async function of a ready pool
+//! that returns the pool and a report — and renders [`Runner::outcome`].
+//!
+//! Cancel drops the pool (terminating its workers mid-computation) and
+//! spawns a fresh one; a failed run drops it too and the next run respawns.
+
+use crate::browser;
+use crate::coordinator::RunError;
+use crate::pool::{Canceller, Pool};
+use lab_core::report::{Execution, Report};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often the elapsed time is refreshed while a run is under way.
+const TICK_MS: u64 = 250;
+
+/// Where a run is, in words and as a fraction for the bar.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Status {
+    /// Fraction done in `0..=1`.
+    pub fraction: f64,
+    pub text: String,
+}
+
+/// What the progress bar shows while a run is under way.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunClock {
+    /// Milliseconds since the run started.
+    pub elapsed_ms: f64,
+    /// Latest status, if any arrived yet.
+    pub status: Option<Status>,
+}
+
+/// How the last run ended.
+#[derive(Clone, Debug)]
+pub enum Outcome<T> {
+    Done(Arc<T>),
+    Cancelled,
+    Failed(String),
+}
+
+/// A finished computation: its report and named phase timings (ms).
+pub struct Finished<T> {
+    pub report: T,
+    pub phases_ms: Vec<(String, f64)>,
+}
+
+/// Reports a status from inside a task.
+pub type StatusSink = Rc<dyn Fn(Status)>;
+
+/// What a task returns: the pool back, and the result.
+pub type TaskFuture<T> = Pin<Box<dyn Future<Output = (Pool, Result<Finished<T>, RunError>)>>>;
+
+/// Reports whose `execution` the runner fills in.
+pub trait Timed {
+    fn set_execution(&mut self, execution: Execution);
+    fn execution(&self) -> Option<&Execution>;
+}
+
+impl<C, R> Timed for Report<C, R> {
+    fn set_execution(&mut self, execution: Execution) {
+        self.execution = Some(execution);
+    }
+
+    fn execution(&self) -> Option<&Execution> {
+        self.execution.as_ref()
+    }
+}
+
+/// The run machinery of one page. Every field is a `Copy` handle, so the
+/// runner moves into any closure.
+pub struct Runner<T: Send + Sync + 'static> {
+    pub workers: u32,
+    pool: StoredValue<Option<Pool>, LocalStorage>,
+    canceller: StoredValue<Option<Canceller>, LocalStorage>,
+    ticker: StoredValue<Option<IntervalHandle>, LocalStorage>,
+    started_ms: StoredValue<f64>,
+    timer_resolution_us: StoredValue<f64>,
+    pub running: RwSignal<bool>,
+    pub clock: RwSignal<Option<RunClock>>,
+    pub outcome: RwSignal<Option<Outcome<T>>>,
+}
+
+impl<T: Send + Sync + 'static> Clone for Runner<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: Send + Sync + 'static> Copy for Runner<T> {}
+
+impl<T: Timed + Send + Sync + 'static> Runner<T> {
+    /// A runner with `workers` web workers, spawned now (they load while
+    /// the user reads the page).
+    pub fn new(workers: u32) -> Runner<T> {
+        let runner = Runner {
+            workers,
+            pool: StoredValue::new_local(None),
+            canceller: StoredValue::new_local(None),
+            ticker: StoredValue::new_local(None),
+            started_ms: StoredValue::new(0.0),
+            timer_resolution_us: StoredValue::new(browser::timer_resolution_us()),
+            running: RwSignal::new(false),
+            clock: RwSignal::new(None),
+            outcome: RwSignal::new(None),
+        };
+        runner.respawn();
+        runner
+    }
+
+    /// Replaces the pool with fresh workers (after a failure or Cancel).
+    fn respawn(self) {
+        self.pool.set_value(None); // terminates the old workers first
+        match Pool::spawn(self.workers) {
+            Ok(pool) => self.pool.set_value(Some(pool)),
+            Err(e) => self.outcome.set(Some(Outcome::Failed(e))),
+        }
+    }
+
+    /// Starts `task` on the pool once every worker is ready (ignored while
+    /// a run is under way).
+    pub fn start(self, task: impl FnOnce(Pool, StatusSink) -> TaskFuture<T> + 'static) {
+        if self.running.get_untracked() {
+            return;
+        }
+        if self.pool.with_value(|p| p.is_none()) {
+            self.respawn();
+        }
+        let Some(pool) = self.pool.write_value().take() else {
+            return;
+        };
+        self.canceller.set_value(Some(pool.canceller()));
+        self.running.set(true);
+        self.outcome.set(None);
+        self.started_ms.set_value(browser::now_ms());
+        self.clock.set(Some(RunClock::default()));
+        let tick = move || self.tick(None);
+        self.ticker
+            .set_value(set_interval_with_handle(tick, Duration::from_millis(TICK_MS)).ok());
+        spawn_local(self.drive(pool, task));
+    }
+
+    /// Refreshes the elapsed time (and the status, when one arrived).
+    fn tick(self, status: Option<Status>) {
+        let elapsed_ms = browser::now_ms() - self.started_ms.get_value();
+        self.clock.update(|c| {
+            if let Some(c) = c {
+                c.elapsed_ms = elapsed_ms;
+                if status.is_some() {
+                    c.status = status;
+                }
+            }
+        });
+    }
+
+    async fn drive(self, mut pool: Pool, task: impl FnOnce(Pool, StatusSink) -> TaskFuture<T>) {
+        if let Err(e) = pool.wait_ready().await {
+            self.finish(pool, Err(e), 0.0);
+            return;
+        }
+        let started_ms = browser::now_ms();
+        self.started_ms.set_value(started_ms);
+        let sink: StatusSink = Rc::new(move |s| self.tick(Some(s)));
+        let (pool, result) = task(pool, sink).await;
+        self.finish(pool, result, browser::now_ms() - started_ms);
+    }
+
+    fn finish(self, pool: Pool, result: Result<Finished<T>, RunError>, total_ms: f64) {
+        if let Some(t) = self.ticker.write_value().take() {
+            t.clear();
+        }
+        self.canceller.set_value(None);
+        let outcome = match result {
+            Ok(finished) => {
+                let mut report = finished.report;
+                report.set_execution(Execution {
+                    executor: "browser".into(),
+                    workers: pool.len(),
+                    total_ms,
+                    phases_ms: finished.phases_ms,
+                    timer_resolution_us: self.timer_resolution_us.get_value(),
+                    environment: browser::environment(),
+                });
+                self.pool.set_value(Some(pool));
+                Outcome::Done(Arc::new(report))
+            }
+            Err(e) => {
+                drop(pool); // terminates the workers, even mid-computation
+                match e {
+                    RunError::Cancelled => {
+                        self.respawn();
+                        Outcome::Cancelled
+                    }
+                    // Respawned by the next run, so whatever broke (a
+                    // network hiccup loading the worker) has a chance to heal.
+                    e => Outcome::Failed(e.to_string()),
+                }
+            }
+        };
+        self.outcome.set(Some(outcome));
+        self.clock.set(None);
+        self.running.set(false);
+    }
+
+    /// Stops the run in progress.
+    pub fn cancel(self) {
+        self.canceller.with_value(|c| {
+            if let Some(c) = c {
+                c.cancel();
+            }
+        });
+    }
+}
+
+/// Runs `jobs` on the pool and hands the ordered outputs to `assemble`:
+/// the task of every experiment that splits into [`crate::protocol::Job`]s.
+pub fn job_task<T: 'static>(
+    jobs: Vec<crate::protocol::Job>,
+    labels: Vec<String>,
+    assemble: impl FnOnce(Vec<crate::jobs::Done>) -> Result<T, RunError> + 'static,
+) -> impl FnOnce(Pool, StatusSink) -> TaskFuture<T> + 'static {
+    move |mut pool, sink| {
+        Box::pin(async move {
+            let result = crate::jobs::run_jobs(&mut pool, jobs, &labels, &mut |p| {
+                let text = if p.last.is_empty() {
+                    format!("{} of {} jobs done", p.done, p.total)
+                } else {
+                    format!("{} of {} done (last: {})", p.done, p.total, p.last)
+                };
+                sink(Status {
+                    fraction: p.fraction(),
+                    text,
+                })
+            })
+            .await;
+            let result = result.and_then(|done| {
+                let phases_ms = labels
+                    .iter()
+                    .zip(&done)
+                    .map(|(l, d)| (l.clone(), d.elapsed_ms))
+                    .collect();
+                assemble(done).map(|report| Finished { report, phases_ms })
+            });
+            (pool, result)
+        })
+    }
+}
