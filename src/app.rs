@@ -4,8 +4,16 @@
 //! footer (a chrome-less view of one experiment for an iframe).
 
 use crate::browser;
+use crate::pages;
+use crate::pages::benchmark::BenchmarkPage;
 use crate::pages::convergence::ConvergencePage;
+use crate::pages::overview::OverviewPage;
 use crate::pages::partition::PartitionPage;
+use crate::pages::reproduce::ReproducePage;
+use crate::pages::scale::ScalePage;
+use crate::pages::suite::SuitePage;
+use crate::pages::sweep::SweepPage;
+use crate::pages::trust::TrustPage;
 use crate::query::{parse_query, read_options, read_page_query};
 use lab_core::experiment::params::QueryIssue;
 use leptos::prelude::*;
@@ -13,15 +21,29 @@ use leptos::prelude::*;
 /// A page of the lab.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PageKind {
+    Overview,
     Convergence,
     Partition,
+    Sweep,
+    Scale,
+    Trust,
+    Suite,
+    Reproduce,
+    Benchmark,
 }
 
 impl PageKind {
     /// Every page, in tab order: (page, `exp` value, tab label).
-    pub const ALL: [(PageKind, &'static str, &'static str); 2] = [
+    pub const ALL: [(PageKind, &'static str, &'static str); 9] = [
+        (PageKind::Overview, "overview", "Overview"),
         (PageKind::Convergence, "convergence", "1 · Convergence"),
         (PageKind::Partition, "partition", "2 · Partition"),
+        (PageKind::Sweep, "sweep", "3 · Strategies"),
+        (PageKind::Scale, "scale", "4 · Scalability"),
+        (PageKind::Trust, "trust", "5 · Trust"),
+        (PageKind::Suite, "suite", "Full suite"),
+        (PageKind::Reproduce, "reproduce", "Reproduce"),
+        (PageKind::Benchmark, "benchmark", "Benchmarks"),
     ];
 
     /// The page an `exp` value names.
@@ -32,9 +54,6 @@ impl PageKind {
             .map(|(p, _, _)| *p)
     }
 }
-
-/// Pages that do not exist yet, shown as disabled tabs.
-const COMING: [&str; 3] = ["3 · Strategies", "4 · Scalability", "5 · Trust"];
 
 /// The whole app.
 #[component]
@@ -47,12 +66,12 @@ pub fn App() -> impl IntoView {
         .find(|(k, _)| k == "exp")
         .map(|(_, v)| v.clone());
     let page = match exp.as_deref() {
-        None => PageKind::Convergence,
+        None => PageKind::Overview,
         Some(e) => PageKind::from_exp(e).unwrap_or_else(|| {
             shell_issues.push(crate::query::issue(
                 "exp",
                 e,
-                "unknown experiment; showing Experiment 1".into(),
+                "unknown page; showing Experiment 1".into(),
             ));
             PageKind::Convergence
         }),
@@ -66,12 +85,11 @@ pub fn App() -> impl IntoView {
         <a class="skip" href="#main">"Skip to content"</a>
         <header class="site-header">
             <div class="wrap">
-                <p class="brand"><a href="?exp=convergence">"Convergence Lab"</a></p>
+                <p class="brand"><a href="?exp=overview">"Convergence Lab"</a></p>
                 <p class="tagline">"Why CRDT-based model merging converges — reproducible, in your browser"</p>
                 <nav aria-label="Experiments">
                     <ul class="tabs">
                         {PageKind::ALL.map(|(p, exp, label)| tab(exp, label, p == page)).collect_view()}
-                        {COMING.map(|label| view! { <li><span class="soon" title="coming soon">{label}</span></li> }).collect_view()}
                     </ul>
                 </nav>
             </div>
@@ -90,17 +108,28 @@ pub fn App() -> impl IntoView {
 /// The selected page, read from the query; `shell_issues` (an unknown
 /// `exp`) are shown with the page's own link problems.
 fn page_view(page: PageKind, pairs: &[(String, String)], shell_issues: Vec<QueryIssue>) -> AnyView {
+    macro_rules! experiment {
+        ($module:ident, $page:ident) => {{
+            let mut query = read_page_query(pairs, pages::$module::config_from_pairs);
+            query.issues.splice(0..0, shell_issues);
+            view! { <$page query/> }.into_any()
+        }};
+    }
+    let options = read_options(pairs, &mut Vec::new());
     match page {
         PageKind::Convergence => {
             let mut query = read_page_query(pairs, crate::query::config_from_pairs);
             query.issues.splice(0..0, shell_issues);
             view! { <ConvergencePage query/> }.into_any()
         }
-        PageKind::Partition => {
-            let mut query = read_page_query(pairs, crate::pages::partition::config_from_pairs);
-            query.issues.splice(0..0, shell_issues);
-            view! { <PartitionPage query/> }.into_any()
-        }
+        PageKind::Partition => experiment!(partition, PartitionPage),
+        PageKind::Sweep => experiment!(sweep, SweepPage),
+        PageKind::Scale => experiment!(scale, ScalePage),
+        PageKind::Trust => experiment!(trust, TrustPage),
+        PageKind::Suite => experiment!(suite, SuitePage),
+        PageKind::Overview => view! { <OverviewPage options pairs=pairs.to_vec()/> }.into_any(),
+        PageKind::Reproduce => view! { <ReproducePage options pairs=pairs.to_vec()/> }.into_any(),
+        PageKind::Benchmark => view! { <BenchmarkPage options pairs=pairs.to_vec()/> }.into_any(),
     }
 }
 

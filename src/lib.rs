@@ -19,6 +19,7 @@
 //! report comes from `lab-core`; the UI only adds timings (`Execution`).
 
 pub mod app;
+pub mod bench;
 pub mod browser;
 pub mod chart;
 pub mod components;

@@ -72,6 +72,8 @@ pub enum Job {
     ScalePoint { config: ScaleConfig, nodes: u32 },
     /// A whole trust experiment run.
     Trust(TrustConfig),
+    /// A fixed amount of benchmark work (timed by the coordinator).
+    Bench(crate::bench::BenchJob),
 }
 
 /// What a [`Job`] produced.
@@ -81,6 +83,7 @@ pub enum JobOutput {
     SweepRow(Box<StrategyRow>),
     ScalePoint(Box<ScalePoint>),
     Trust(Box<WireReport<TrustConfig, TrustResults>>),
+    Bench(crate::bench::BenchOutput),
 }
 
 /// A report without its (absent) `execution`, in a shape postcard can

@@ -262,6 +262,7 @@ pub fn run_job(job: Job) -> Result<JobOutput, String> {
             JobOutput::ScalePoint(Box::new(scale::run_point(&config, nodes).map_err(fail)?))
         }
         Job::Trust(config) => JobOutput::Trust(Box::new(trust::run(&config).map_err(fail)?.into())),
+        Job::Bench(job) => JobOutput::Bench(crate::bench::run_bench(&job)?),
     })
 }
 

@@ -1,0 +1,11 @@
+//! Overview (page being built).
+
+use crate::query::PageOptions;
+use leptos::prelude::*;
+
+/// The page. `pairs` is the whole URL query.
+#[component]
+pub fn OverviewPage(options: PageOptions, pairs: Vec<(String, String)>) -> impl IntoView {
+    let _ = (options, pairs);
+    view! { <h1>"Overview"</h1><p>"This page is being built."</p> }
+}
