@@ -1,0 +1,48 @@
+// Browser end-to-end tests of the Partition & healing page (Experiment 2).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { launch, labUrl, waitForRun, cliReport } from './lab.mjs';
+
+async function withPage(body) {
+  const b = await launch();
+  try {
+    await body(b.page);
+  } finally {
+    await b.close();
+  }
+  assert.deepEqual(b.offsite, [], 'no request may leave 127.0.0.1');
+  assert.deepEqual(b.problems, [], 'no page or console errors');
+}
+
+const small = { exp: 'partition', nodes: '12', dim: '4', phases: 'mod:3@1-10,halves@14-20', loss: '0.2', delay_max: '2' };
+
+for (const workers of ['1', '2']) {
+  test(`a partition run with ${workers} worker(s) gives lab-cli's fingerprint and JSON`, () =>
+    withPage(async (page) => {
+      await page.goto(labUrl({ ...small, workers, run: '1' }));
+      const run = await waitForRun(page);
+      assert.equal(run.passed, 'true');
+      const cli = cliReport(run.cli);
+      assert.equal(run.fingerprint, cli.fingerprint);
+      const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-json').click()]);
+      const browser = JSON.parse(fs.readFileSync(await download.path(), 'utf8'));
+      assert.equal(browser.execution.executor, 'browser');
+      delete browser.execution;
+      delete cli.execution;
+      assert.deepEqual(browser, cli);
+      // Two phases in the table, both partitions shaded on the chart.
+      assert.equal(await page.locator('[data-testid=results] tbody tr').count(), 2);
+      assert.ok((await page.locator('[data-testid=chart] rect.fault').count()) >= 2, 'partitions shaded');
+    }));
+}
+
+test('a bad phases parameter is named and the page still runs', () =>
+  withPage(async (page) => {
+    await page.goto(labUrl('exp=partition&phases=mod:3@banana&nodes=9&dim=2'));
+    const issues = page.getByTestId('query-issues');
+    await issues.waitFor();
+    assert.match(await issues.textContent(), /phases=mod:3@banana/);
+    await page.getByTestId('run').click();
+    assert.equal((await waitForRun(page)).passed, 'true');
+  }));
