@@ -87,7 +87,12 @@ impl SuiteParams {
     pub fn validate(&self) -> Result<(), ConfigError> {
         params::range("nodes", self.nodes as u64, 2, SUITE_NODES_MAX as u64)?;
         params::range("dim", self.dim as u64, 1, SUITE_DIM_MAX as u64)?;
-        params::range("orderings", self.orderings as u64, 1, SUITE_ORDERINGS_MAX as u64)?;
+        params::range(
+            "orderings",
+            self.orderings as u64,
+            1,
+            SUITE_ORDERINGS_MAX as u64,
+        )?;
         params::range("partitions", self.partitions as u64, 2, self.nodes as u64)?;
         self.config().validate()
     }
@@ -111,7 +116,10 @@ impl SuiteParams {
 
     /// The form as URL pairs.
     pub fn to_query(&self) -> Vec<(String, String)> {
-        let mut q = vec![("v".to_string(), "1".to_string()), ("exp".into(), "suite".into())];
+        let mut q = vec![
+            ("v".to_string(), "1".to_string()),
+            ("exp".into(), "suite".into()),
+        ];
         q.extend(FIELDS.iter().map(|f| (f.key.to_string(), f.get(self))));
         q
     }
@@ -205,7 +213,11 @@ fn reports_from(
             JobOutput::Partition(r) => partition = Some((*r).into()),
             JobOutput::SweepRow(r) => rows.push(*r),
             JobOutput::ScalePoint(p) => points.push(*p),
-            other => return Err(RunError::Protocol(format!("unexpected job output {other:?}"))),
+            other => {
+                return Err(RunError::Protocol(format!(
+                    "unexpected job output {other:?}"
+                )))
+            }
         }
     }
     let partition =
@@ -249,11 +261,19 @@ pub async fn run_suite<L: Link>(
     let done = run_jobs(link, jobs, &labels, &mut |p| {
         status(Status {
             fraction: CONVERGENCE_SHARE + (1.0 - CONVERGENCE_SHARE) * p.fraction(),
-            text: format!("{} of {} jobs of parts 2–4 done (last: {})", p.done, p.total, p.last),
+            text: format!(
+                "{} of {} jobs of parts 2–4 done (last: {})",
+                p.done, p.total, p.last
+            ),
         })
     })
     .await?;
-    phases_ms.extend(labels.iter().cloned().zip(done.iter().map(|d| d.elapsed_ms)));
+    phases_ms.extend(
+        labels
+            .iter()
+            .cloned()
+            .zip(done.iter().map(|d| d.elapsed_ms)),
+    );
     let (partition, sweep, scale) = reports_from(config, done)?;
     let results = SuiteResults {
         convergence: convergence.report,
@@ -297,7 +317,11 @@ fn fields(form: Form) -> Vec<FieldSpec> {
             "seed: 30 nodes, 128×128, 5 orderings, 3 partitions, all-pairs".to_string(),
         ),
         FieldSpec::number("nodes", "Nodes", custom_hint("2…200")),
-        FieldSpec::number("dim", "Tensor side", custom_hint("1…256; sweep and scale use ≤ 64")),
+        FieldSpec::number(
+            "dim",
+            "Tensor side",
+            custom_hint("1…256; sweep and scale use ≤ 64"),
+        ),
         FieldSpec::number("orderings", "Orderings", custom_hint("1…10")),
         FieldSpec::number("partitions", "Partitions (i mod P)", custom_hint("2…nodes")),
         FieldSpec {
@@ -372,12 +396,18 @@ fn SuiteResultsView(report: Arc<SuiteReport>, params: SuiteParams) -> impl IntoV
         Download::csv("Parts (CSV)", "export-csv", "-parts.csv", move || {
             parts_csv(&csv_report)
         }),
-        Download::svg("Convergence chart (SVG)", "export-svg", "-convergence.svg", move || {
-            svg1.clone()
-        }),
-        Download::svg("Partition chart (SVG)", "export-svg-partition", "-partition.svg", move || {
-            svg2.clone()
-        }),
+        Download::svg(
+            "Convergence chart (SVG)",
+            "export-svg",
+            "-convergence.svg",
+            move || svg1.clone(),
+        ),
+        Download::svg(
+            "Partition chart (SVG)",
+            "export-svg-partition",
+            "-partition.svg",
+            move || svg2.clone(),
+        ),
     ];
     view! {
         <section class="results-section" aria-label="Results">
@@ -448,12 +478,20 @@ fn parts(report: &SuiteReport) -> Vec<Part> {
     let r = &report.results;
     let c = &report.config;
     let conv = &r.convergence.results;
-    let rounds: Vec<String> = conv.orderings.iter().map(|o| o.rounds.to_string()).collect();
+    let rounds: Vec<String> = conv
+        .orderings
+        .iter()
+        .map(|o| o.rounds.to_string())
+        .collect();
     let sweep_rows = &r.sweep.results.rows;
     let converged = sweep_rows.iter().filter(|s| s.layer1_converged).count();
     let diverged = sweep_rows
         .iter()
-        .filter(|s| s.negative_control.as_ref().is_some_and(|n| n.distinct_models > 1))
+        .filter(|s| {
+            s.negative_control
+                .as_ref()
+                .is_some_and(|n| n.distinct_models > 1)
+        })
         .count();
     let points = &r.scale.results.points;
     vec![
@@ -549,7 +587,10 @@ mod tests {
         for workers in [1, 3] {
             let mut link = LocalLink::new(workers);
             let done = block_on(run_suite(&mut link, &config, &|_| {})).unwrap();
-            assert_eq!(done.report.fingerprint, native.fingerprint, "{workers} workers");
+            assert_eq!(
+                done.report.fingerprint, native.fingerprint,
+                "{workers} workers"
+            );
         }
         let csv = parts_csv(&native);
         assert_eq!(csv.lines().count(), 5);
@@ -568,13 +609,19 @@ mod tests {
         ];
         let (p, issues) = config_from_pairs(&pairs);
         let keys: Vec<&str> = issues.iter().map(|i| i.key.as_str()).collect();
-        assert!(keys.contains(&"nodes") && keys.contains(&"partitions"), "{keys:?}");
+        assert!(
+            keys.contains(&"nodes") && keys.contains(&"partitions"),
+            "{keys:?}"
+        );
         assert_eq!(p.partitions, 3);
     }
 
     #[test]
     fn the_cli_command_names_the_preset_or_every_number() {
-        assert_eq!(SuiteParams::default().cli_command(), "lab-cli suite --preset seed");
+        assert_eq!(
+            SuiteParams::default().cli_command(),
+            "lab-cli suite --preset seed"
+        );
         assert!(small().cli_command().contains("--partitions 2"));
     }
 }
