@@ -103,10 +103,25 @@ pub async fn run<L: Link>(
     config: &ConvergenceConfig,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Finished, RunError> {
+    run_observed(link, config, progress, &mut |_, _, _| {}).await
+}
+
+/// Sees every gossip round's reports: (ordering, round, one report per
+/// worker). For views only (the network animation); never for results.
+pub type Observer<'a> = &'a mut dyn FnMut(u32, u32, &[RoundReport]);
+
+/// [`run`], with every gossip round's reports shown to `observe`.
+pub async fn run_observed<L: Link>(
+    link: &mut L,
+    config: &ConvergenceConfig,
+    progress: &mut dyn FnMut(Progress),
+    observe: Observer<'_>,
+) -> Result<Finished, RunError> {
     let mut c = Coordinator {
         link,
         config,
         progress,
+        observe,
         phases_ms: Vec::new(),
     };
     let (results, oracle) = if config.protocol == Protocol::AllPairs {
@@ -125,6 +140,7 @@ struct Coordinator<'a, L: Link> {
     link: &'a mut L,
     config: &'a ConvergenceConfig,
     progress: &'a mut dyn FnMut(Progress),
+    observe: Observer<'a>,
     phases_ms: Vec<(String, f64)>,
 }
 
@@ -239,6 +255,7 @@ impl<L: Link> Coordinator<'_, L> {
                 }
             };
             let reports = self.round(n, round).await?;
+            (self.observe)(ordering, round, &reports);
             driver.record(&reports);
             let agreeing = driver.stats().last().map_or(0, |s| s.agreeing_nodes);
             self.report_progress(ordering, ordering, round, agreeing);

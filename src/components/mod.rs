@@ -2,6 +2,7 @@
 
 pub mod chart;
 pub mod controls;
+pub mod network;
 pub mod progress;
 pub mod report;
 pub mod results;

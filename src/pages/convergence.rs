@@ -3,6 +3,7 @@
 
 use crate::browser;
 use crate::components::chart::ConvergenceChart;
+use crate::components::network::{NetworkView, Trace};
 use crate::components::controls::{
     fanout_field, protocol_field, strategy_field, Controls, FieldSpec, Form,
 };
@@ -26,15 +27,31 @@ use lab_core::sim::Protocol;
 use leptos::prelude::*;
 use std::sync::Arc;
 
-/// Runs Experiment 1 with the round-by-round coordinator.
+/// Runs Experiment 1 with the round-by-round coordinator; ordering 0's
+/// rounds are recorded into `trace` for the network view.
 fn task(
     config: ConvergenceConfig,
+    trace: RwSignal<Option<Arc<Trace>>>,
 ) -> impl FnOnce(crate::pool::Pool, StatusSink) -> TaskFuture<ConvergenceReport> {
     move |mut pool, sink| {
         Box::pin(async move {
             let all_pairs = config.protocol == Protocol::AllPairs;
-            let result =
-                coordinator::run(&mut pool, &config, &mut |p| sink(status(&p, all_pairs))).await;
+            trace.set(None);
+            let mut recorded = Trace::new(config.nodes);
+            let result = coordinator::run_observed(
+                &mut pool,
+                &config,
+                &mut |p| sink(status(&p, all_pairs)),
+                &mut |ordering, round, reports| {
+                    if ordering == 0 {
+                        recorded.record(round, reports);
+                    }
+                },
+            )
+            .await;
+            if !all_pairs && result.is_ok() {
+                trace.set(Some(Arc::new(recorded)));
+            }
             let result = result.map(|f| Finished {
                 report: f.report,
                 phases_ms: f.phases_ms,
@@ -155,18 +172,19 @@ pub fn ConvergencePage(query: PageQuery<ConvergenceConfig>) -> impl IntoView {
         .workers
         .unwrap_or_else(|| browser::default_workers(WORKERS_DEFAULT_MAX));
     let runner = Runner::<ConvergenceReport>::new(workers);
+    let trace = RwSignal::new(None::<Arc<Trace>>);
     let form_issues = RwSignal::new(Vec::<QueryIssue>::new());
     let on_run = Callback::new(move |()| {
         let (config, issues) = config_from_pairs(&form.pairs());
         form_issues.set(issues.into_iter().map(without_fallback_note).collect());
         if form_issues.with_untracked(|i| i.is_empty()) {
             browser::replace_query(&page_query(config.to_query(), &options));
-            runner.start(task(config));
+            runner.start(task(config, trace));
         }
     });
     let on_cancel = Callback::new(move |()| runner.cancel());
     if options.run {
-        runner.start(task(query.config.clone()));
+        runner.start(task(query.config.clone(), trace));
     }
     let (main, advanced) = fields(form);
     view! {
@@ -183,7 +201,7 @@ pub fn ConvergencePage(query: PageQuery<ConvergenceConfig>) -> impl IntoView {
             on_cancel
         />
         <ProgressBar clock=runner.clock.into()/>
-        {move || runner.outcome.get().map(|o| outcome_view(o, |report| view! { <RunResults report/> }.into_any()))}
+        {move || runner.outcome.get().map(|o| outcome_view(o, |report| view! { <RunResults report trace=trace.get_untracked()/> }.into_any()))}
     }
 }
 
@@ -210,7 +228,7 @@ fn Intro() -> impl IntoView {
 }
 
 #[component]
-fn RunResults(report: Arc<ConvergenceReport>) -> impl IntoView {
+fn RunResults(report: Arc<ConvergenceReport>, trace: Option<Arc<Trace>>) -> impl IntoView {
     let config = report.config.clone();
     let orderings = report.results.orderings.clone();
     let (csv_report, svg_report) = (report.clone(), report.clone());
@@ -232,6 +250,7 @@ fn RunResults(report: Arc<ConvergenceReport>) -> impl IntoView {
             <ResultsTable orderings=orderings.clone()/>
             <h2>"Nodes agreeing per round"</h2>
             <ConvergenceChart nodes=config.nodes orderings/>
+            {trace.map(|trace| view! { <h2>"The network, round by round"</h2><NetworkView trace/> })}
             <Reproduce cli=config.cli_command() query=encode_query(&config.to_query())/>
         </section>
     }
