@@ -3,7 +3,7 @@
 //! dimension, or any dimension equal to 1, take elementwise "1-D" paths;
 //! others are viewed as `shape[0] × rest` matrices.
 
-use super::linalg::{thin_svd, ThinSvd};
+use super::linalg::{matmul, thin_svd, ThinSvd};
 use super::util::{
     add, bad_param, base, f64_param, i64_param, is_vector_like, kth_largest_py, matrix_dims,
     max_of, norm, np_sum, prelude, py_int, py_round_half_even, shape_mismatch, str_param, sub,
@@ -215,13 +215,16 @@ impl KnotComponent {
     /// row-major.
     pub(crate) fn recompose(&self, signs: Option<&[f64]>) -> Vec<f64> {
         let (rows, cols) = (self.uq.nrows(), self.vt.ncols());
+        // Vᵀ row-major (row k contiguous); each entry sums over k in order.
+        let vt_rows = self.vt.transpose();
+        let vt_rows = vt_rows.as_slice();
         let mut out = vec![0.0; rows * cols];
-        for (k, &sk) in self.s.iter().enumerate() {
-            let sk = sk * signs.map_or(1.0, |s| s[k]);
-            for r in 0..rows {
-                let a = self.uq[(r, k)] * sk;
-                for c in 0..cols {
-                    out[r * cols + c] += a * self.vt[(k, c)];
+        for (r, out_row) in out.chunks_exact_mut(cols).enumerate() {
+            for (k, &sk) in self.s.iter().enumerate() {
+                let a = self.uq[(r, k)] * (sk * signs.map_or(1.0, |s| s[k]));
+                let v_k = &vt_rows[k * cols..(k + 1) * cols];
+                for (o, v) in out_row.iter_mut().zip(v_k) {
+                    *o += a * v;
                 }
             }
         }
@@ -250,7 +253,7 @@ pub(crate) fn knot_components(
         .map(|(i, svd)| {
             let u = svd.u.columns(0, r).into_owned();
             let uq = if procrustes && i > 0 {
-                &u * procrustes_rotation(&u, &u_ref)?
+                matmul(&u, &procrustes_rotation(&u, &u_ref)?)
             } else {
                 u
             };
@@ -265,11 +268,11 @@ pub(crate) fn knot_components(
 
 /// `Q = A Bᵀ` from the SVD `U_iᵀ U_ref = A Σ Bᵀ`.
 fn procrustes_rotation(u: &DMatrix<f64>, u_ref: &DMatrix<f64>) -> Result<DMatrix<f64>, MergeError> {
-    let p = u.transpose() * u_ref;
+    let p = matmul(&u.transpose(), u_ref);
     let (n, m) = (p.nrows(), p.ncols());
     let row_major: Vec<f64> = (0..n * m).map(|i| p[(i / m, i % m)]).collect();
     let svd = thin_svd(n, m, &row_major).ok_or_else(|| svd_failed(&KNOT_INFO))?;
-    Ok(svd.u * svd.vt)
+    Ok(matmul(&svd.u, &svd.vt))
 }
 
 /// `adarank`: per task vector, keep the components carrying 90 % of the
