@@ -65,11 +65,15 @@ pub fn read_options(pairs: &[(String, String)], issues: &mut Vec<QueryIssue>) ->
     options
 }
 
-/// Reads a page's query: its config through `config_from_pairs` (the
-/// engine's codec plus the page's browser limits), then the options.
+/// How a page reads its config from query pairs: the engine's codec plus
+/// the page's browser limits; bad values become issues.
+pub type ConfigReader<C> = fn(&[(String, String)]) -> (C, Vec<QueryIssue>);
+
+/// Reads a page's query: its config through `config_from_pairs`, then the
+/// options.
 pub fn read_page_query<C>(
     pairs: &[(String, String)],
-    config_from_pairs: fn(&[(String, String)]) -> (C, Vec<QueryIssue>),
+    config_from_pairs: ConfigReader<C>,
 ) -> PageQuery<C> {
     let (config, mut issues) = config_from_pairs(pairs);
     let options = read_options(pairs, &mut issues);
