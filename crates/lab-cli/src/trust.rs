@@ -3,16 +3,13 @@
 //! real Ed25519).
 
 use crate::invalid;
-use lab_core::crdt::{Dot, Hlc, VersionVector};
 use lab_core::experiment::trust::{parse_protocol, run, Behaviour, TrustConfig, TrustReport};
 use lab_core::report::Execution;
-use lab_core::trust::{
-    Identity, Level, LogFrontier, OpBody, PcoBundle, Roster, TrustState, Verifier,
-};
+use lab_core::trust::bench::{Fixture, Measurement, Work};
+use lab_core::trust::Level;
 use lab_core::LabError;
 use serde::Serialize;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Instant;
 
 /// Arguments of `lab-cli trust`.
@@ -287,149 +284,16 @@ struct BenchReport {
     execution: Execution,
 }
 
-/// What a row measures.
-#[derive(Clone, Copy, Debug)]
-enum Work {
-    Build,
-    Verify(Level),
-    VerifyBatch(Level),
-    BuildNoSig,
-    VerifyNoSig,
-}
-
-const BENCH_KEYS: u32 = 64;
-
-/// Fixed inputs: keys, one-operation PCOs (one per key), a verifier.
-struct Fixture {
-    roster: Arc<Roster>,
-    ids: Vec<Identity>,
-    bodies: Vec<OpBody>,
-    contexts: Vec<VersionVector>,
-    roots: Vec<lab_core::hash::Digest>,
-    bundles: Vec<PcoBundle>,
-}
-
-impl Fixture {
-    fn new(batch: usize) -> Result<Fixture, String> {
-        let (roster, ids) = Roster::derive(2026, BENCH_KEYS + 1).map_err(|e| e.to_string())?;
-        let mut bodies = Vec::new();
-        let mut contexts = Vec::new();
-        let mut roots = Vec::new();
-        let mut bundles = Vec::new();
-        for k in 0..batch.max(BENCH_KEYS as usize) {
-            let o = (k as u32 % BENCH_KEYS) + 1;
-            let body = OpBody {
-                originator: o,
-                model_id: format!("bench-{k:05}"),
-                version: 1,
-                weight: 1.0,
-                tensor: lab_core::hash::Digest([k as u8; 32]),
-                dot: Dot {
-                    replica: o,
-                    counter: 1,
-                },
-                stamp: Hlc {
-                    time: 1,
-                    logical: 0,
-                    node: o,
-                },
-            };
-            let mut f = LogFrontier::new();
-            f.push(&body.digest());
-            let mut ctx = VersionVector::new();
-            ctx.next_dot(o);
-            let b = PcoBundle::build_unchecked(
-                &ids[o as usize],
-                vec![body.clone()],
-                ctx.clone(),
-                f.root(),
-                TrustState::new().root(),
-                1,
-                1,
-            )
-            .map_err(|e| e.to_string())?;
-            bodies.push(body);
-            contexts.push(ctx);
-            roots.push(f.root());
-            bundles.push(b);
-        }
-        Ok(Fixture {
-            roster: Arc::new(roster),
-            ids,
-            bodies,
-            contexts,
-            roots,
-            bundles,
-        })
-    }
-}
-
-/// Runs `work` for about `seconds`, returns (operations, seconds).
-fn measure(fx: &Fixture, work: Work, seconds: f64, batch: usize) -> (u64, f64) {
-    // Node 0 verifies (it is not an originator of any bench PCO).
-    let verifier = Verifier::new(0, fx.roster.clone());
-    let trust_root = TrustState::new().root();
-    let n = fx.bundles.len();
+/// Runs `work` for about `seconds`, returns (operations, seconds). The
+/// fixture and the unit of work live in `lab_core::trust::bench` (the
+/// browser's workers run the same chunks a fixed number of times).
+fn measure(fx: &Fixture, work: Work, seconds: f64) -> (u64, f64) {
+    let mut m = Measurement::new(fx, work);
     let mut done = 0u64;
-    let mut i = 0usize;
     let started = Instant::now();
     loop {
         // A chunk of work between clock reads.
-        match work {
-            Work::Build => {
-                for _ in 0..16 {
-                    let k = i % n;
-                    let o = fx.bodies[k].originator as usize;
-                    let b = PcoBundle::build_unchecked(
-                        &fx.ids[o],
-                        vec![fx.bodies[k].clone()],
-                        fx.contexts[k].clone(),
-                        fx.roots[k],
-                        trust_root,
-                        1,
-                        1,
-                    );
-                    assert!(b.is_ok());
-                    i += 1;
-                    done += 1;
-                }
-            }
-            Work::Verify(level) => {
-                for _ in 0..16 {
-                    let r = verifier.verify_pco(&fx.bundles[i % n], level);
-                    assert!(r.is_ok(), "bench PCOs verify");
-                    i += 1;
-                    done += 1;
-                }
-            }
-            Work::VerifyBatch(level) => {
-                let start = (i * batch) % n;
-                let slice: Vec<PcoBundle> = (0..batch)
-                    .map(|j| fx.bundles[(start + j) % n].clone())
-                    .collect();
-                let rs = verifier.verify_pco_batch(&slice, level);
-                assert!(rs.iter().all(|r| r.is_ok()), "bench PCOs verify");
-                i += 1;
-                done += batch as u64;
-            }
-            Work::BuildNoSig => {
-                for _ in 0..64 {
-                    let d = fx.bundles[i % n].recompute_aggregate();
-                    std::hint::black_box(d);
-                    i += 1;
-                    done += 1;
-                }
-            }
-            Work::VerifyNoSig => {
-                for _ in 0..64 {
-                    let b = &fx.bundles[i % n];
-                    let ok = b.recompute_aggregate() == b.header.aggregate;
-                    assert!(ok);
-                    i += 1;
-                    done += 1;
-                }
-            }
-        }
+        done += m.chunk();
         let el = started.elapsed().as_secs_f64();
         if el >= seconds {
             return (done, el);
@@ -453,38 +317,18 @@ pub fn run_pco_bench(args: &PcoBenchArgs) -> ExitCode {
         .map(|n| n.get())
         .unwrap_or(1);
     let started = Instant::now();
-    let mut works: Vec<(Work, &str, &str, Option<u8>, &str)> =
-        vec![(Work::Build, "Ed25519", "build", None, "single")];
-    for level in Level::ALL {
-        works.push((
-            Work::Verify(level),
-            "Ed25519",
-            "verify",
-            Some(level.as_u8()),
-            "single",
-        ));
-        works.push((
-            Work::VerifyBatch(level),
-            "Ed25519",
-            "verify",
-            Some(level.as_u8()),
-            "batch",
-        ));
-    }
-    works.push((
-        Work::BuildNoSig,
-        "no signature (comparison only)",
-        "build",
-        None,
-        "single",
-    ));
-    works.push((
-        Work::VerifyNoSig,
-        "no signature (comparison only)",
-        "verify",
-        None,
-        "single",
-    ));
+    let works: Vec<(Work, &str, &str, Option<u8>, &str)> = Work::rows()
+        .into_iter()
+        .map(|w| {
+            (
+                w,
+                w.label(),
+                w.operation(),
+                w.level().map(Level::as_u8),
+                w.mode(),
+            )
+        })
+        .collect();
     let mut rows = Vec::new();
     let mut phases = Vec::new();
     for &(work, label, operation, level, mode) in &works {
@@ -496,11 +340,11 @@ pub fn run_pco_bench(args: &PcoBenchArgs) -> ExitCode {
         for t in counts {
             let phase = Instant::now();
             let (count, seconds) = if t == 1 {
-                measure(&fx, work, args.seconds, args.batch)
+                measure(&fx, work, args.seconds)
             } else {
                 let results: Vec<(u64, f64)> = std::thread::scope(|s| {
                     let hs: Vec<_> = (0..t)
-                        .map(|_| s.spawn(|| measure(&fx, work, args.seconds, args.batch)))
+                        .map(|_| s.spawn(|| measure(&fx, work, args.seconds)))
                         .collect();
                     hs.into_iter()
                         .map(|h| h.join().expect("bench thread"))

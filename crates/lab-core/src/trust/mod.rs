@@ -59,6 +59,7 @@
 //! batch-verification coefficients come from a ChaCha stream keyed by a
 //! BLAKE3 transcript of the batch. All maps are `BTreeMap`s.
 
+pub mod bench;
 pub mod evidence;
 pub mod identity;
 pub mod originator;
