@@ -121,12 +121,12 @@ impl Plan {
             Step::Convergence {
                 id: "e1-100".into(),
                 operation: describe(&self.e1),
-                config: self.e1.clone(),
+                config: Box::new(self.e1.clone()),
             },
             Step::Convergence {
                 id: "e1-1000".into(),
                 operation: describe(&self.large),
-                config: self.large.clone(),
+                config: Box::new(self.large.clone()),
             },
         ];
         for &work in &self.pco_rows {
@@ -257,7 +257,7 @@ pub enum Step {
     Convergence {
         id: String,
         operation: String,
-        config: ConvergenceConfig,
+        config: Box<ConvergenceConfig>,
     },
 }
 
