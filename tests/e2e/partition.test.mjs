@@ -46,3 +46,12 @@ test('a bad phases parameter is named and the page still runs', () =>
     await page.getByTestId('run').click();
     assert.equal((await waitForRun(page)).passed, 'true');
   }));
+
+test('embed=1 shows one experiment without the site header and footer', () =>
+  withPage(async (page) => {
+    await page.goto(labUrl({ exp: 'partition', nodes: '6', dim: '2', embed: '1', run: '1' }));
+    assert.equal((await waitForRun(page)).passed, 'true');
+    assert.equal(await page.locator('.site-header').count(), 0);
+    assert.equal(await page.locator('.site-footer').count(), 0);
+    assert.equal(await page.locator('main.embed').count(), 1);
+  }));
