@@ -7,7 +7,7 @@
 //! routes them without decoding (`lab_core::sim::encode_envelopes` on one
 //! side, `decode_envelopes` on the other).
 
-use lab_core::experiment::convergence::{ConvergenceConfig, NodeResolved};
+use lab_core::experiment::convergence::{ConvergenceConfig, FileTensors, NodeResolved};
 use lab_core::experiment::partition::{PartitionConfig, PartitionResults};
 use lab_core::experiment::scale::{ScaleConfig, ScalePoint};
 use lab_core::experiment::sweep::{StrategyRow, SweepConfig};
@@ -55,6 +55,12 @@ pub enum ToWorker {
     /// Run one self-contained piece of an experiment. Reply:
     /// [`FromWorker::JobDone`] with the same `index`.
     Job { index: u32, job: Job },
+    /// The tensors of a model-file workload, sent to every worker before a
+    /// run whose config names files (`Host`/`AllPairs` then build the
+    /// workload from them, after checking each against the digest the
+    /// config records). Replaces any tensors sent before. Reply:
+    /// [`FromWorker::TensorsLoaded`].
+    LoadTensors { tensors: FileTensors },
 }
 
 /// A self-contained piece of work a single worker computes with the same
@@ -155,6 +161,9 @@ pub enum FromWorker {
     },
     /// A finished [`ToWorker::Job`].
     JobDone { index: u32, output: JobOutput },
+    /// The tensors of [`ToWorker::LoadTensors`] are kept: how many, and
+    /// their total elements (the sender checks both).
+    TensorsLoaded { tensors: u32, elements: u64 },
     /// The request failed (invalid config, engine error, wire error, panic).
     Failed { message: String },
 }
@@ -191,6 +200,23 @@ mod tests {
         assert_eq!(decode::<ToWorker>(&encode(&msg)).unwrap(), msg);
         let reply = FromWorker::Failed {
             message: "boom".into(),
+        };
+        assert_eq!(decode::<FromWorker>(&encode(&reply)).unwrap(), reply);
+    }
+
+    #[test]
+    fn model_tensors_round_trip() {
+        let t = lab_core::Tensor::new(vec![2, 2], vec![1.0, -0.5, 0.25, 3.0]).unwrap();
+        let msg = ToWorker::LoadTensors {
+            tensors: FileTensors {
+                contributions: vec![t.clone(), t.clone()],
+                base: Some(t),
+            },
+        };
+        assert_eq!(decode::<ToWorker>(&encode(&msg)).unwrap(), msg);
+        let reply = FromWorker::TensorsLoaded {
+            tensors: 3,
+            elements: 12,
         };
         assert_eq!(decode::<FromWorker>(&encode(&reply)).unwrap(), reply);
     }

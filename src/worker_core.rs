@@ -6,7 +6,7 @@
 //! type directly.
 
 use crate::protocol::{FromWorker, Job, JobOutput, Oracle, ToWorker};
-use lab_core::experiment::convergence::{ConvergenceConfig, Host, Workload};
+use lab_core::experiment::convergence::{ConvergenceConfig, FileTensors, Host, Workload};
 use lab_core::experiment::{partition, scale, sweep, trust};
 use lab_core::sim::{decode_envelopes, encode_envelopes, Counters, Envelope};
 use std::ops::Range;
@@ -29,11 +29,13 @@ struct Gossip {
 }
 
 /// A worker's engine state: the run's workload (built once per config and
-/// shared by all orderings) and the gossip ordering in progress.
+/// shared by all orderings), the gossip ordering in progress, and model-file
+/// tensors received but not yet built into a workload.
 #[derive(Default)]
 pub struct WorkerCore {
     workload: Option<(ConvergenceConfig, Arc<Workload>)>,
     gossip: Option<Gossip>,
+    tensors: Option<FileTensors>,
 }
 
 impl WorkerCore {
@@ -72,7 +74,22 @@ impl WorkerCore {
                     output: run_job(job)?,
                 })
             }
+            ToWorker::LoadTensors { tensors } => Ok(self.load_tensors(tensors)),
         }
+    }
+
+    /// Keeps a file workload's tensors for the next `Host`/`AllPairs`; the
+    /// old workload and ordering are dropped first (free their memory).
+    fn load_tensors(&mut self, tensors: FileTensors) -> FromWorker {
+        self.gossip = None;
+        self.workload = None;
+        let all = tensors.contributions.iter().chain(&tensors.base);
+        let reply = FromWorker::TensorsLoaded {
+            tensors: all.clone().count() as u32,
+            elements: all.map(|t| t.len() as u64).sum(),
+        };
+        self.tensors = Some(tensors);
+        reply
     }
 
     /// The workload of `config`, built on first use and reused while the
@@ -87,7 +104,20 @@ impl WorkerCore {
             .validate()
             .map_err(|e| format!("invalid configuration: {e}"))?;
         self.workload = None; // free the old tensors before building new ones
-        let w = Arc::new(Workload::synthetic(config));
+        let w = if config.workload.files().is_some() {
+            // The received tensors move into the workload (no second copy);
+            // each is checked against the digest the config records.
+            let tensors = self
+                .tensors
+                .take()
+                .ok_or("this worker has not received the model tensors the configuration names")?;
+            Arc::new(
+                Workload::from_files(config, tensors)
+                    .map_err(|e| format!("invalid configuration: {e}"))?,
+            )
+        } else {
+            Arc::new(Workload::synthetic(config))
+        };
         self.workload = Some((config.clone(), Arc::clone(&w)));
         Ok(w)
     }

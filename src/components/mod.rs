@@ -7,3 +7,4 @@ pub mod progress;
 pub mod report;
 pub mod results;
 pub mod verdict;
+pub mod weights;

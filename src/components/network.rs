@@ -96,8 +96,10 @@ impl Trace {
                 e.0 += 1;
             }
         }
-        let mut ranked: Vec<(Digest, u32, usize)> =
-            groups.into_iter().map(|(d, (c, first))| (d, c, first)).collect();
+        let mut ranked: Vec<(Digest, u32, usize)> = groups
+            .into_iter()
+            .map(|(d, (c, first))| (d, c, first))
+            .collect();
         ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)));
         let rank: BTreeMap<Digest, u16> = ranked
             .iter()
@@ -157,9 +159,14 @@ pub fn frame_svg(trace: &Trace, index: usize) -> String {
     );
     for i in 0..n {
         let (x, y, r) = layout(i, n);
-        let colour = f.group[i].map_or(SINGLE, |g| GROUP_COLOURS.get(g as usize).copied().unwrap_or(SINGLE));
+        let colour = f.group[i].map_or(SINGLE, |g| {
+            GROUP_COLOURS.get(g as usize).copied().unwrap_or(SINGLE)
+        });
         if f.live[i] {
-            let _ = write!(s, r#"<circle cx="{x:.1}" cy="{y:.1}" r="{r:.1}" fill="{colour}"/>"#);
+            let _ = write!(
+                s,
+                r#"<circle cx="{x:.1}" cy="{y:.1}" r="{r:.1}" fill="{colour}"/>"#
+            );
         } else {
             let _ = write!(
                 s,
@@ -264,11 +271,16 @@ mod tests {
         };
         let mut trace = Trace::new(config.nodes);
         let mut link = LocalLink::new(2);
-        let finished = block_on(run_observed(&mut link, &config, &mut |_| {}, &mut |o, r, reports| {
-            if o == 0 {
-                trace.record(r, reports)
-            }
-        }))
+        let finished = block_on(run_observed(
+            &mut link,
+            &config,
+            &mut |_| {},
+            &mut |o, r, reports| {
+                if o == 0 {
+                    trace.record(r, reports)
+                }
+            },
+        ))
         .unwrap();
         let rounds = finished.report.results.orderings[0].rounds as usize;
         assert_eq!(trace.frames.len(), rounds + 1);
@@ -286,7 +298,10 @@ mod tests {
         for n in [1, 2, 50, 240, 241, 1000] {
             for i in [0, n / 2, n - 1] {
                 let (x, y, r) = layout(i, n);
-                assert!(x - r >= 0.0 && x + r <= SIZE && y - r >= 0.0 && y + r <= SIZE, "{n} {i}");
+                assert!(
+                    x - r >= 0.0 && x + r <= SIZE && y - r >= 0.0 && y + r <= SIZE,
+                    "{n} {i}"
+                );
             }
         }
     }

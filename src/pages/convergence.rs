@@ -1,12 +1,13 @@
-//! Experiment 1 — multi-node convergence: explanation, controls, progress,
-//! verdict, results, chart, fingerprint, reproduction and exports.
+//! Experiment 1 — multi-node convergence: explanation, controls (with the
+//! optional real-weights panel), progress, verdict, results, chart,
+//! fingerprint, reproduction and exports.
 
 use crate::browser;
 use crate::components::chart::ConvergenceChart;
-use crate::components::network::{NetworkView, Trace};
 use crate::components::controls::{
     fanout_field, protocol_field, strategy_field, Controls, FieldSpec, Form,
 };
+use crate::components::network::{NetworkView, Trace};
 use crate::components::progress::ProgressBar;
 use crate::components::report::{
     execution_of, outcome_view, stem, without_fallback_note, Download, Downloads, FingerprintBox,
@@ -14,29 +15,43 @@ use crate::components::report::{
 };
 use crate::components::results::ResultsTable;
 use crate::components::verdict::VerdictPanel;
+use crate::components::weights::{send_tensors, Loaded, Weights, WeightsPanel, WorkloadFiles};
 use crate::coordinator::{self, Progress};
 use crate::export::results_csv;
 use crate::query::{
-    config_from_pairs, encode_query, page_query, PageQuery, DIM_BROWSER_MAX, NODES_BROWSER_MAX,
-    ORDERINGS_BROWSER_MAX, WORKERS_DEFAULT_MAX,
+    config_from_pairs, encode_query, issue, page_query, PageQuery, DIM_BROWSER_MAX,
+    NODES_BROWSER_MAX, ORDERINGS_BROWSER_MAX, WORKERS_DEFAULT_MAX,
 };
 use crate::runner::{Finished, Runner, Status, StatusSink, TaskFuture};
-use lab_core::experiment::convergence::{ConvergenceConfig, ConvergenceReport, FIELDS};
+use lab_core::experiment::convergence::{
+    ConvergenceConfig, ConvergenceReport, FileTensors, WorkloadKind, FIELDS,
+};
 use lab_core::experiment::params::QueryIssue;
 use lab_core::sim::Protocol;
 use leptos::prelude::*;
 use std::sync::Arc;
 
 /// Runs Experiment 1 with the round-by-round coordinator; ordering 0's
-/// rounds are recorded into `trace` for the network view.
+/// rounds are recorded into `trace` for the network view. A model-file
+/// workload's tensors go to every worker first.
 fn task(
     config: ConvergenceConfig,
+    tensors: Option<Arc<FileTensors>>,
     trace: RwSignal<Option<Arc<Trace>>>,
 ) -> impl FnOnce(crate::pool::Pool, StatusSink) -> TaskFuture<ConvergenceReport> {
     move |mut pool, sink| {
         Box::pin(async move {
             let all_pairs = config.protocol == Protocol::AllPairs;
             trace.set(None);
+            if let Some(tensors) = &tensors {
+                sink(Status {
+                    fraction: 0.0,
+                    text: "sending the model tensors to the workers".into(),
+                });
+                if let Err(e) = send_tensors(&mut pool, tensors).await {
+                    return (pool, Err(e));
+                }
+            }
             let mut recorded = Trace::new(config.nodes);
             let result = coordinator::run_observed(
                 &mut pool,
@@ -174,23 +189,31 @@ pub fn ConvergencePage(query: PageQuery<ConvergenceConfig>) -> impl IntoView {
     let runner = Runner::<ConvergenceReport>::new(workers);
     let trace = RwSignal::new(None::<Arc<Trace>>);
     let form_issues = RwSignal::new(Vec::<QueryIssue>::new());
+    let weights = Weights::new();
     let on_run = Callback::new(move |()| {
         let (config, issues) = config_from_pairs(&form.pairs());
-        form_issues.set(issues.into_iter().map(without_fallback_note).collect());
-        if form_issues.with_untracked(|i| i.is_empty()) {
+        let mut issues: Vec<QueryIssue> = issues.into_iter().map(without_fallback_note).collect();
+        let run = with_weights(config, weights.selection(), &mut issues);
+        form_issues.set(issues);
+        if let (Some((config, tensors)), true) = (run, form_issues.with_untracked(Vec::is_empty)) {
             browser::replace_query(&page_query(config.to_query(), &options));
-            runner.start(task(config, trace));
+            runner.start(task(config, tensors, trace));
         }
     });
     let on_cancel = Callback::new(move |()| runner.cancel());
     if options.run {
-        runner.start(task(query.config.clone(), trace));
+        runner.start(task(query.config.clone(), None, trace));
     }
+    let from_link = query
+        .issues
+        .iter()
+        .any(|i| i.key == "workload" && i.value == "files");
     let (main, advanced) = fields(form);
     view! {
         <Intro/>
         <QueryIssues issues=query.issues/>
         <WorkersLine workers from_link=options.workers.is_some()/>
+        <WeightsPanel weights running=runner.running.into() from_link/>
         <Controls
             form
             main
@@ -205,13 +228,41 @@ pub fn ConvergencePage(query: PageQuery<ConvergenceConfig>) -> impl IntoView {
     }
 }
 
+/// The run's config and tensors: the form's config, with the loaded model
+/// files as its workload when the person chose them. Problems become form
+/// issues (and `None`).
+fn with_weights(
+    mut config: ConvergenceConfig,
+    selection: Result<Option<Loaded>, String>,
+    issues: &mut Vec<QueryIssue>,
+) -> Option<(ConvergenceConfig, Option<Arc<FileTensors>>)> {
+    match selection {
+        Ok(None) => Some((config, None)),
+        Ok(Some(loaded)) => {
+            config.workload = WorkloadKind::Files(loaded.workload);
+            match config.validate() {
+                Ok(()) => Some((config, Some(loaded.tensors))),
+                Err(e) => {
+                    issues.push(issue("weights", "", e.to_string()));
+                    None
+                }
+            }
+        }
+        Err(message) => {
+            issues.push(issue("weights", "", message));
+            None
+        }
+    }
+}
+
 #[component]
 fn Intro() -> impl IntoView {
     view! {
         <section class="intro" aria-labelledby="exp-title">
             <h1 id="exp-title">"Experiment 1 — multi-node convergence"</h1>
             <p>
-                "Each of N simulated nodes contributes one model tensor. The nodes exchange state under K independent, "
+                "Each of N simulated nodes contributes one model tensor — synthetic, or one tensor of real "
+                <code>".safetensors"</code>" files you load below. The nodes exchange state under K independent, "
                 "seeded merge orderings. Two layers make them agree:"
             </p>
             <ul>
@@ -248,10 +299,15 @@ fn RunResults(report: Arc<ConvergenceReport>, trace: Option<Arc<Trace>>) -> impl
             <Downloads stem=stem("convergence", &report.fingerprint) items=downloads/>
             <h2>"Per ordering"</h2>
             <ResultsTable orderings=orderings.clone()/>
+            {config.workload.files().cloned().map(|files| view! { <WorkloadFiles files/> })}
             <h2>"Nodes agreeing per round"</h2>
             <ConvergenceChart nodes=config.nodes orderings/>
             {trace.map(|trace| view! { <h2>"The network, round by round"</h2><NetworkView trace/> })}
-            <Reproduce cli=config.cli_command() query=encode_query(&config.to_query())/>
+            // Long file names in `--weights` may wrap inside the argument
+            // (style/weights.css), so the command fits a phone.
+            <div class="reproduce-weights">
+                <Reproduce cli=config.cli_command() query=encode_query(&config.to_query())/>
+            </div>
         </section>
     }
 }

@@ -109,3 +109,166 @@ fn invalid_input_exits_2_with_one_line() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// Real weights: `--weights` with hand-made safetensors files.
+
+/// A safetensors file with one F32 tensor `w` of shape `shape`.
+fn safetensors(shape: &[usize], values: &[f32]) -> Vec<u8> {
+    let header = format!(
+        "{{\"w\":{{\"dtype\":\"F32\",\"shape\":{shape:?},\"data_offsets\":[0,{}]}}}}",
+        4 * values.len()
+    );
+    let mut out = (header.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(header.as_bytes());
+    out.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+    out
+}
+
+/// A fresh directory for this test's files.
+fn scratch(test: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("lab-cli-{}-{test}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(dir: &std::path::Path, name: &str, bytes: &[u8]) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn weights_run_records_the_files_and_ignores_executors() {
+    let dir = scratch("weights");
+    let a = write(
+        &dir,
+        "a.safetensors",
+        &safetensors(&[2, 3], &[1., 2., 3., 4., 5., 6.]),
+    );
+    let b_bytes = safetensors(&[2, 3], &[0., 2., 0., 4., 0., 6.]);
+    let b = write(&dir, "b.safetensors", &b_bytes);
+    let args = [
+        "convergence",
+        "--nodes",
+        "5",
+        "--orderings",
+        "2",
+        "--protocol",
+        "push-pull",
+        "--weights",
+        &a,
+        &b,
+        "--tensor",
+        "w",
+    ];
+    let one = json(&args);
+    let mut more = args.to_vec();
+    more.extend(["--executors", "3"]);
+    let three = json(&more);
+    assert_eq!(one["fingerprint"], three["fingerprint"]);
+    assert_eq!(one["verdict"]["passed"], true);
+    let files = &one["config"]["workload"]["files"];
+    assert_eq!(files["tensor"], "w");
+    assert_eq!(files["shape"], serde_json::json!([2, 3]));
+    // Names are recorded without their directory, so the page's command
+    // (`--weights a.safetensors …`) reproduces the same fingerprint.
+    assert_eq!(files["files"][0]["name"], "a.safetensors");
+    assert_eq!(files["files"][1]["bytes"], b_bytes.len());
+    assert_eq!(files["files"][1]["blake3"].as_str().unwrap().len(), 64);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn weights_errors_name_the_file_and_exit_2() {
+    let dir = scratch("weights-errors");
+    let good_bytes = safetensors(&[2], &[1., 2.]);
+    let good = write(&dir, "good.safetensors", &good_bytes);
+    let truncated = write(&dir, "cut.safetensors", &good_bytes[..good_bytes.len() - 2]);
+    let nan = write(&dir, "nan.safetensors", &safetensors(&[2], &[1., f32::NAN]));
+    let other = write(&dir, "other.safetensors", &safetensors(&[3], &[1., 2., 3.]));
+    for (bad, words) in [
+        (&truncated, "'cut.safetensors' is truncated"),
+        (&nan, "'nan.safetensors', tensor 'w': NaN at element 1"),
+        (&other, "other.safetensors"),
+    ] {
+        let out = lab(&["convergence", "--weights", &good, bad, "--tensor", "w"]);
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(words), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    }
+    // Without --tensor the common tensors are listed.
+    let out = lab(&["convergence", "--weights", &good, &good]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("w  "));
+    // More files than nodes, a base-requiring strategy without a base.
+    let out = lab(&[
+        "convergence",
+        "--nodes",
+        "2",
+        "--weights",
+        &good,
+        &good,
+        &good,
+        "--tensor",
+        "w",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 3 nodes"));
+    let out = lab(&[
+        "convergence",
+        "--strategy",
+        "ties",
+        "--weights",
+        &good,
+        &good,
+        "--tensor",
+        "w",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs a base model"));
+    let out = lab(&[
+        "convergence",
+        "--strategy",
+        "ties",
+        "--weights",
+        &good,
+        &good,
+        "--tensor",
+        "w",
+        "--base",
+        &good,
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn the_shipped_sample_merges() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../public/samples/");
+    let a = format!("{dir}silero-vad-6.2.3-16k.safetensors");
+    let b = format!("{dir}silero-vad-6.2.3-jit-16k.safetensors");
+    let report = json(&[
+        "convergence",
+        "--nodes",
+        "4",
+        "--orderings",
+        "2",
+        "--weights",
+        &a,
+        &b,
+        "--tensor",
+        "conv1.weight",
+        "--rows",
+        "0..32",
+    ]);
+    assert_eq!(report["verdict"]["passed"], true);
+    assert_eq!(
+        report["config"]["workload"]["files"]["shape"],
+        serde_json::json!([128, 129, 3])
+    );
+}

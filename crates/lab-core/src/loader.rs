@@ -407,6 +407,26 @@ impl Slice {
     }
 }
 
+/// The shape a tensor of shape `shape` has once `slice` (if any) is applied,
+/// or why the slice does not fit it.
+pub fn sliced_shape(shape: &[usize], slice: Option<Slice>) -> Result<Vec<usize>, String> {
+    match resolve_slice("", "", shape, slice) {
+        Ok((_, out)) => Ok(out),
+        Err(LoadError::BadSlice { reason, .. }) => Err(reason),
+        Err(other) => Err(other.to_string()),
+    }
+}
+
+impl fmt::Display for Slice {
+    /// `rows 0..64` or `elements 0..4096`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Slice::Rows { start, end } => write!(f, "rows {start}..{end}"),
+            Slice::Elements { start, end } => write!(f, "elements {start}..{end}"),
+        }
+    }
+}
+
 /// One tensor name found in every file, as [`common_tensors`] reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CommonTensor {

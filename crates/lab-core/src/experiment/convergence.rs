@@ -1,6 +1,8 @@
 //! Experiment 1 — multi-node convergence.
 //!
-//! N nodes each contribute one synthetic `dim × dim` tensor. For each of K
+//! N nodes each contribute one tensor: a synthetic `dim × dim` one (Gaussian
+//! or a synthetic fine-tune), or one tensor of real `.safetensors` model
+//! files ([`FileWorkload`]: node `i` contributes file `i mod F`). For each of K
 //! orderings (independent peer/merge schedules drawn from the seed) the nodes
 //! gossip until every replica state is identical, then every node resolves
 //! its set with the strategy. The verdict holds when, within and across
@@ -13,6 +15,7 @@ use crate::crdt::{ConflictPolicy, Contribution, ContributionSet, Hlc, ReplicaCon
 use crate::error::{ConfigError, LabError, MergeError};
 use crate::finetune::{self, FineTuneSpec};
 use crate::hash::Digest;
+use crate::loader::{self, LoadError, Slice};
 use crate::report::{Check, Report, Verdict};
 use crate::sim::driver::{OrderingDriver, RoundStats, Step};
 use crate::sim::faults::{ChurnAction, FaultPlan};
@@ -21,7 +24,7 @@ use crate::sim::{
     Executor, Protocol, RoundReport, Schedule, NODES_MAX, ROUNDS_MAX,
 };
 use crate::strategy::{self, params_bytes, MergeInputs, Params};
-use crate::tensor::Tensor;
+use crate::tensor::{element_count, Tensor, TENSOR_DIMS_MAX};
 use crate::workload::{
     model_id, synthetic_base, synthetic_tensor, synthetic_tensor_version, TensorPool,
     WORKLOAD_ELEMENTS_MAX,
@@ -39,6 +42,10 @@ pub const DIM_MAX: u32 = 1024;
 pub const ORDERINGS_MAX: u32 = 100;
 /// Largest seed (2^53 − 1, so it survives JavaScript numbers and URLs).
 pub const SEED_MAX: u64 = (1 << 53) - 1;
+/// Most model files one run may merge.
+pub const FILES_MAX: usize = 64;
+/// Longest file or tensor name recorded in a config, in bytes.
+pub const NAME_BYTES_MAX: usize = 256;
 
 /// Whether every node resolves its own state, or each executor resolves each
 /// distinct state once (for large runs; results are identical by
@@ -80,8 +87,12 @@ pub struct ConvergenceConfig {
     pub finetune: FineTuneParams,
 }
 
-/// The kind of synthetic workload.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// What the nodes contribute: a synthetic tensor, or real model files.
+///
+/// `Files` is the last variant on purpose: postcard encodes a variant by its
+/// index, so adding it left every synthetic config's bytes (and so every
+/// existing fingerprint) unchanged.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum WorkloadKind {
     /// Independent standard-normal `dim × dim` tensors (what the seed lab used).
@@ -91,15 +102,228 @@ pub enum WorkloadKind {
     /// noise (see [`crate::finetune`]), so TIES/DARE behave as on real
     /// fine-tunes.
     FineTune,
+    /// One tensor of real `.safetensors` files. The config records what was
+    /// merged (names, sizes, digests); the tensors themselves travel beside
+    /// it ([`FileTensors`]) and are checked against those digests.
+    Files(FileWorkload),
 }
 
 impl WorkloadKind {
-    pub fn name(self) -> &'static str {
+    pub fn name(&self) -> &'static str {
         match self {
             WorkloadKind::Gaussian => "gaussian",
             WorkloadKind::FineTune => "finetune",
+            WorkloadKind::Files(_) => "files",
         }
     }
+
+    /// The file workload, if this is one.
+    pub fn files(&self) -> Option<&FileWorkload> {
+        match self {
+            WorkloadKind::Files(f) => Some(f),
+            _ => None,
+        }
+    }
+}
+
+/// One model file as a config records it: enough to say exactly what was
+/// merged and to refuse other bytes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelFileRef {
+    /// The file's name (no directory), as given to the loader.
+    pub name: String,
+    /// File size in bytes.
+    pub bytes: u64,
+    /// Plain BLAKE3 of the whole file, hex (what `b3sum FILE` prints).
+    pub blake3: String,
+    /// [`Tensor::digest`] of the tensor (or slice) loaded from it, hex.
+    pub tensor_digest: String,
+}
+
+/// A workload of real model files: the same tensor (or the same slice of
+/// it) from every file. Node `i` contributes `files[i mod files.len()]`, so
+/// a run may have more nodes than files (with `nodes` not a multiple of the
+/// file count, the first files are contributed once more than the others).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileWorkload {
+    /// The contributed files, in the order given.
+    pub files: Vec<ModelFileRef>,
+    /// The base model, for the strategies that need one (task arithmetic,
+    /// TIES, DARE, …). Without one the base is all zeros, which only an
+    /// empty set (never reached in this experiment) resolves to.
+    pub base: Option<ModelFileRef>,
+    /// The tensor's name in every file.
+    pub tensor: String,
+    /// Its dtype in the files (`F32`, `BF16`, …).
+    pub dtype: String,
+    /// Its shape in the files (before slicing).
+    pub shape: Vec<usize>,
+    /// The part loaded, if not all of it.
+    pub slice: Option<Slice>,
+}
+
+impl FileWorkload {
+    /// The shape of the loaded tensor (after the slice).
+    pub fn loaded_shape(&self) -> Result<Vec<usize>, String> {
+        loader::sliced_shape(&self.shape, self.slice)
+    }
+
+    /// The number of elements of the loaded tensor (0 if the slice is bad).
+    pub fn elements(&self) -> u64 {
+        self.loaded_shape()
+            .ok()
+            .and_then(|s| element_count(&s))
+            .map_or(0, |n| n as u64)
+    }
+
+    /// Checks names, counts, digests and sizes (not the strategy).
+    fn validate(&self, nodes: u32) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Invalid(m));
+        let n = self.files.len();
+        if !(2..=FILES_MAX).contains(&n) {
+            return bad(format!(
+                "merging model files needs 2…{FILES_MAX} files, got {n}"
+            ));
+        }
+        if (nodes as usize) < n {
+            return bad(format!(
+                "{n} model files need at least {n} nodes (node i contributes file i mod {n}), got {nodes}"
+            ));
+        }
+        check_name("tensor name", &self.tensor)?;
+        for f in self.files.iter().chain(&self.base) {
+            check_name("file name", &f.name)?;
+            for (what, hex) in [("BLAKE3", &f.blake3), ("tensor digest", &f.tensor_digest)] {
+                if Digest::from_hex(hex).is_none() {
+                    return bad(format!("file '{}': {what} is not 64 hex digits", f.name));
+                }
+            }
+        }
+        let shape = self.loaded_shape().map_err(|r| {
+            ConfigError::Invalid(format!("tensor '{}': bad slice: {r}", self.tensor))
+        })?;
+        if shape.len() > TENSOR_DIMS_MAX {
+            return bad(format!(
+                "tensor '{}' has {} dimensions, at most {TENSOR_DIMS_MAX} are supported",
+                self.tensor,
+                shape.len()
+            ));
+        }
+        let tensors = n as u64 + 1;
+        let elements = self.elements();
+        if elements == 0 || elements.saturating_mul(tensors) > WORKLOAD_ELEMENTS_MAX {
+            return bad(format!(
+                "{tensors} tensors of {elements} elements exceed the workload limit of {WORKLOAD_ELEMENTS_MAX} elements; take a slice"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The `lab-cli` flags that load this workload (files by name, so run
+    /// the command where the files are).
+    pub fn cli_flags(&self) -> String {
+        let mut out = String::from(" --weights");
+        for f in &self.files {
+            out.push(' ');
+            out.push_str(&shell_word(&f.name));
+        }
+        out += &format!(" --tensor {}", shell_word(&self.tensor));
+        if let Some(b) = &self.base {
+            out += &format!(" --base {}", shell_word(&b.name));
+        }
+        match self.slice {
+            Some(Slice::Rows { start, end }) => out += &format!(" --rows {start}..{end}"),
+            Some(Slice::Elements { start, end }) => out += &format!(" --elements {start}..{end}"),
+            None => {}
+        }
+        out
+    }
+}
+
+/// A recorded name: non-empty, bounded, no control characters.
+fn check_name(what: &str, name: &str) -> Result<(), ConfigError> {
+    if name.is_empty() || name.len() > NAME_BYTES_MAX || name.chars().any(char::is_control) {
+        return Err(ConfigError::Invalid(format!(
+            "{what} '{}' must be 1…{NAME_BYTES_MAX} bytes without control characters",
+            name.escape_debug()
+        )));
+    }
+    Ok(())
+}
+
+/// `word` as one POSIX shell word: as is when it is plainly safe, otherwise
+/// single-quoted.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-/+=:@%".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// The tensors of a [`FileWorkload`], in its file order, as loaded.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FileTensors {
+    pub contributions: Vec<Tensor>,
+    pub base: Option<Tensor>,
+}
+
+/// Loads `tensor` (or its `slice`) from every file and the optional base,
+/// all or nothing, and describes the result as a [`FileWorkload`]. `files`
+/// and `base` pair each file's name (recorded as given: pass the name
+/// without its directory) with its bytes. Every file is validated whole; the
+/// tensor must have the same shape and dtype everywhere.
+pub fn load_files(
+    files: &[(&str, &[u8])],
+    base: Option<(&str, &[u8])>,
+    tensor: &str,
+    slice: Option<Slice>,
+    limits: &loader::Limits,
+) -> Result<(FileWorkload, FileTensors), LoadError> {
+    let all: Vec<(&str, &[u8])> = files.iter().copied().chain(base).collect();
+    let models = all
+        .iter()
+        .map(|(name, bytes)| loader::inspect_with(name, bytes, limits))
+        .collect::<Result<Vec<_>, _>>()?;
+    let common = loader::common_tensor(&models, tensor)?;
+    let mut loaded = all
+        .iter()
+        .map(|(name, bytes)| loader::load_tensor_with(name, bytes, tensor, slice, limits))
+        .collect::<Result<Vec<_>, _>>()?;
+    let refs: Vec<ModelFileRef> = all
+        .iter()
+        .zip(&loaded)
+        .map(|((name, bytes), t)| ModelFileRef {
+            name: name.to_string(),
+            bytes: bytes.len() as u64,
+            blake3: blake3::hash(bytes).to_hex().to_string(),
+            tensor_digest: t.digest().to_hex(),
+        })
+        .collect();
+    let base_tensor = base.and_then(|_| loaded.pop());
+    let mut refs = refs;
+    let base_ref = base.and_then(|_| refs.pop());
+    let workload = FileWorkload {
+        files: refs,
+        base: base_ref,
+        tensor: tensor.to_string(),
+        dtype: common.dtypes[0].name().to_string(),
+        shape: common.shape,
+        slice,
+    };
+    Ok((
+        workload,
+        FileTensors {
+            contributions: loaded,
+            base: base_tensor,
+        },
+    ))
 }
 
 /// Fine-tune workload parameters (the layer is `dim × dim`).
@@ -171,17 +395,30 @@ impl ConvergenceConfig {
         range("rounds_max", self.rounds_max as u64, 1, ROUNDS_MAX as u64)?;
         range("seed", self.seed, 0, SEED_MAX)?;
         check_fanout(self.fanout, self.nodes)?;
-        let elements = (self.nodes as u64 + 1) * (self.dim as u64) * (self.dim as u64);
-        if elements > WORKLOAD_ELEMENTS_MAX {
-            return Err(ConfigError::Invalid(format!(
-                "nodes × dim² = {elements} elements exceeds the workload limit of {WORKLOAD_ELEMENTS_MAX}; use fewer nodes or a smaller dim"
-            )));
-        }
-        if strategy::find(&self.strategy).is_none() {
+        let Some(strategy) = strategy::find(&self.strategy) else {
             return Err(ConfigError::UnknownStrategy(self.strategy.clone()));
-        }
-        if self.workload == WorkloadKind::FineTune {
-            self.finetune.spec(self.dim).validate()?;
+        };
+        match &self.workload {
+            WorkloadKind::Files(files) => {
+                files.validate(self.nodes)?;
+                if strategy.info().needs_base && files.base.is_none() {
+                    return Err(ConfigError::Invalid(format!(
+                        "strategy '{}' needs a base model: add a base file, or pick a strategy that needs none",
+                        self.strategy
+                    )));
+                }
+            }
+            synthetic => {
+                let elements = (self.nodes as u64 + 1) * (self.dim as u64) * (self.dim as u64);
+                if elements > WORKLOAD_ELEMENTS_MAX {
+                    return Err(ConfigError::Invalid(format!(
+                        "nodes × dim² = {elements} elements exceeds the workload limit of {WORKLOAD_ELEMENTS_MAX}; use fewer nodes or a smaller dim"
+                    )));
+                }
+                if *synthetic == WorkloadKind::FineTune {
+                    self.finetune.spec(self.dim).validate()?;
+                }
+            }
         }
         if self.anti_entropy == AntiEntropy::Delta
             && !matches!(self.protocol, Protocol::Pull | Protocol::PushPull)
@@ -211,10 +448,19 @@ impl ConvergenceConfig {
         ) + &self.workload_flags()
     }
 
+    /// Elements of one contributed tensor.
+    pub fn tensor_elements(&self) -> u64 {
+        match &self.workload {
+            WorkloadKind::Files(f) => f.elements(),
+            _ => self.dim as u64 * self.dim as u64,
+        }
+    }
+
     /// The workload part of the command line (empty for the default).
     fn workload_flags(&self) -> String {
-        match self.workload {
+        match &self.workload {
             WorkloadKind::Gaussian => String::new(),
+            WorkloadKind::Files(f) => f.cli_flags(),
             WorkloadKind::FineTune => {
                 let f = &self.finetune;
                 format!(
@@ -311,6 +557,11 @@ pub static FIELDS: &[Field<ConvergenceConfig>] = &[
             c.workload = match v {
                 "gaussian" => WorkloadKind::Gaussian,
                 "finetune" => WorkloadKind::FineTune,
+                "files" => {
+                    return Err(ConfigError::Invalid(
+                        "model files cannot travel in a link: load the same files on the page (nothing is uploaded) or pass them to lab-cli with --weights".into(),
+                    ))
+                }
                 _ => {
                     return Err(ConfigError::Invalid(format!(
                         "unknown workload '{v}' (gaussian or finetune)"
@@ -360,14 +611,102 @@ impl Workload {
     }
 
     /// The workload `config` asks for, plus every later version the plan's
-    /// churn updates will need.
+    /// churn updates will need. Synthetic workloads only: a file workload's
+    /// tensors come from [`Workload::from_files`] (callers check first; a
+    /// file config here is a programming error).
     pub fn for_config(config: &ConvergenceConfig, plan: &FaultPlan) -> Workload {
-        match config.workload {
+        match &config.workload {
             WorkloadKind::Gaussian => {
                 Workload::generate(config.seed, config.nodes, config.dim, plan)
             }
             WorkloadKind::FineTune => Workload::finetune(config, plan),
+            WorkloadKind::Files(_) => {
+                panic!("a file workload is built from its tensors (Workload::from_files)")
+            }
         }
+    }
+
+    /// The workload of a file config from the loaded tensors, after checking
+    /// each against the digest the config records (so a worker can never
+    /// merge other bytes than the report names). Node `i` contributes file
+    /// `i mod F`; no later versions (Experiment 1 has no churn).
+    pub fn from_files(
+        config: &ConvergenceConfig,
+        tensors: FileTensors,
+    ) -> Result<Workload, ConfigError> {
+        let bad = |m: String| ConfigError::Invalid(m);
+        let files = config
+            .workload
+            .files()
+            .ok_or_else(|| bad("the configuration's workload is not model files".into()))?;
+        let shape = files.loaded_shape().map_err(bad)?;
+        if tensors.contributions.len() != files.files.len()
+            || tensors.base.is_some() != files.base.is_some()
+        {
+            return Err(bad(format!(
+                "{} tensors{} received for {} files{}",
+                tensors.contributions.len(),
+                if tensors.base.is_some() {
+                    " and a base"
+                } else {
+                    ""
+                },
+                files.files.len(),
+                if files.base.is_some() {
+                    " and a base"
+                } else {
+                    ""
+                },
+            )));
+        }
+        let check = |f: &ModelFileRef, t: &Tensor| -> Result<(), ConfigError> {
+            let consistent = t.shape() == shape.as_slice()
+                && element_count(t.shape()) == Some(t.len())
+                && t.first_non_finite().is_none();
+            if !consistent || t.digest().to_hex() != f.tensor_digest {
+                return Err(bad(format!(
+                    "the tensor received for file '{}' is not the one the configuration records (digest {})",
+                    f.name,
+                    &f.tensor_digest[..f.tensor_digest.len().min(16)]
+                )));
+            }
+            Ok(())
+        };
+        for (f, t) in files.files.iter().zip(&tensors.contributions) {
+            check(f, t)?;
+        }
+        if let (Some(f), Some(t)) = (&files.base, &tensors.base) {
+            check(f, t)?;
+        }
+        let mut pool = TensorPool::new();
+        let base_tensor = match tensors.base {
+            Some(t) => t,
+            None => Tensor::zeros(&shape).map_err(|e| bad(e.to_string()))?,
+        };
+        let base = pool.insert(base_tensor);
+        let digests: Vec<Digest> = tensors
+            .contributions
+            .into_iter()
+            .map(|t| pool.insert(t))
+            .collect();
+        let contributions = (0..config.nodes)
+            .map(|i| {
+                let stamp = Hlc {
+                    time: 0,
+                    logical: 0,
+                    node: i,
+                };
+                let digest = digests[i as usize % digests.len()];
+                Contribution::new(&model_id(i), 1, 1.0, digest, stamp)
+                    .expect("file contributions are valid")
+            })
+            .collect();
+        Ok(Workload {
+            pool,
+            contributions,
+            versions: BTreeMap::new(),
+            base,
+        })
     }
 
     /// Plain Gaussian contributions for `nodes` nodes plus every later
@@ -751,7 +1090,7 @@ pub fn ordering_result(
             .collect::<std::collections::BTreeSet<_>>()
             .len() as u32
     };
-    let tensor_bytes_each = 8 * (config.dim as u64) * (config.dim as u64);
+    let tensor_bytes_each = 8 * config.tensor_elements();
     let tensor_bytes = all
         .iter()
         .map(|r| (r.visible as u64).saturating_sub(1) * tensor_bytes_each)
@@ -902,7 +1241,30 @@ pub fn run_with(
     progress: &mut dyn FnMut(Progress) -> bool,
 ) -> Result<ConvergenceReport, LabError> {
     config.validate()?;
-    let workload = Arc::new(Workload::synthetic(config));
+    if config.workload.files().is_some() {
+        return Err(ConfigError::Invalid(
+            "a workload of model files needs its tensors: load them and call run_with_workload"
+                .into(),
+        )
+        .into());
+    }
+    run_with_workload(
+        config,
+        Arc::new(Workload::synthetic(config)),
+        executors,
+        progress,
+    )
+}
+
+/// [`run_with`] over a workload built by the caller — the way to run model
+/// files ([`load_files`], then [`Workload::from_files`]).
+pub fn run_with_workload(
+    config: &ConvergenceConfig,
+    workload: Arc<Workload>,
+    executors: u32,
+    progress: &mut dyn FnMut(Progress) -> bool,
+) -> Result<ConvergenceReport, LabError> {
+    config.validate()?;
     let plan = Arc::new(FaultPlan::default());
     let mut results = Vec::with_capacity(config.orderings as usize);
     let mut oracle = None;

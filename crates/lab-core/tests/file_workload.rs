@@ -1,0 +1,399 @@
+//! Experiment 1 on real model files: `load_files` (all or nothing, every
+//! error naming its file), the file workload recorded in the config (names,
+//! sizes, BLAKE3, tensor digests), `Workload::from_files` refusing tensors
+//! other than the recorded ones, and runs whose fingerprint does not depend
+//! on the number of executors. Includes a property test feeding arbitrary
+//! bytes as one of the files.
+
+use lab_core::experiment::convergence::{
+    load_files, run_with, run_with_workload, ConvergenceConfig, FileTensors, FileWorkload,
+    Workload, WorkloadKind,
+};
+use lab_core::loader::{Limits, LoadError, Slice};
+use lab_core::sim::Protocol;
+use lab_core::{LabError, Tensor};
+use proptest::prelude::*;
+use std::sync::Arc;
+
+/// A safetensors file of F32 tensors: 8-byte LE header length, JSON header
+/// padded to 8 bytes, data back to back.
+fn file(tensors: &[(&str, &[usize], &[f32])]) -> Vec<u8> {
+    let mut entries = Vec::new();
+    let mut data = Vec::new();
+    for (name, shape, values) in tensors {
+        let start = data.len();
+        data.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+        entries.push(format!(
+            "\"{name}\":{{\"dtype\":\"F32\",\"shape\":{shape:?},\"data_offsets\":[{start},{}]}}",
+            data.len()
+        ));
+    }
+    let mut header = format!("{{{}}}", entries.join(","));
+    while header.len() % 8 != 0 {
+        header.push(' ');
+    }
+    let mut out = (header.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(&data);
+    out
+}
+
+/// A small "fine-tune": a 4×3 weight and a bias, offset by `k`.
+fn model(k: f32) -> Vec<u8> {
+    let w: Vec<f32> = (0..12).map(|i| i as f32 * 0.25 + k).collect();
+    file(&[
+        ("layer.weight", &[4, 3], &w),
+        ("layer.bias", &[3], &[k, -k, 0.5]),
+    ])
+}
+
+#[allow(clippy::result_large_err)] // the loader's own error type, as is
+fn load(
+    files: &[(&str, &[u8])],
+    base: Option<(&str, &[u8])>,
+    slice: Option<Slice>,
+) -> Result<(FileWorkload, FileTensors), LoadError> {
+    load_files(files, base, "layer.weight", slice, &Limits::CLI)
+}
+
+fn config_for(files: FileWorkload, nodes: u32, protocol: Protocol) -> ConvergenceConfig {
+    ConvergenceConfig {
+        nodes,
+        orderings: 3,
+        protocol,
+        fanout: 1,
+        workload: WorkloadKind::Files(files),
+        ..ConvergenceConfig::default()
+    }
+}
+
+fn run_files(
+    config: &ConvergenceConfig,
+    tensors: FileTensors,
+    executors: u32,
+) -> Result<lab_core::experiment::convergence::ConvergenceReport, LabError> {
+    let workload = Arc::new(Workload::from_files(config, tensors)?);
+    run_with_workload(config, workload, executors, &mut |_| true)
+}
+
+#[test]
+fn the_config_records_exactly_what_was_loaded() {
+    let (a, b) = (model(0.0), model(1.0));
+    let (files, tensors) =
+        load(&[("a.safetensors", &a), ("b.safetensors", &b)], None, None).unwrap();
+    assert_eq!(files.tensor, "layer.weight");
+    assert_eq!(files.dtype, "F32");
+    assert_eq!(files.shape, vec![4, 3]);
+    assert_eq!(files.slice, None);
+    assert_eq!(files.files.len(), 2);
+    assert_eq!(files.files[0].name, "a.safetensors");
+    assert_eq!(files.files[0].bytes, a.len() as u64);
+    // Plain BLAKE3 of the file, as `b3sum` prints it.
+    assert_eq!(files.files[1].blake3, blake3::hash(&b).to_hex().to_string());
+    assert_eq!(
+        files.files[1].tensor_digest,
+        tensors.contributions[1].digest().to_hex()
+    );
+    assert_eq!(tensors.contributions[1].data()[0], 1.0);
+    assert!(tensors.base.is_none() && files.base.is_none());
+}
+
+#[test]
+fn a_file_run_converges_and_its_fingerprint_ignores_executors() {
+    let (a, b, c) = (model(0.0), model(1.0), model(-2.0));
+    let (files, tensors) = load(&[("a", &a), ("b", &b), ("c", &c)], None, None).unwrap();
+    // 7 nodes over 3 files: round-robin, files a (×3), b (×2), c (×2).
+    let config = config_for(files, 7, Protocol::PushPull);
+    config.validate().unwrap();
+    let one = run_files(&config, tensors.clone(), 1).unwrap();
+    assert!(one.verdict.passed, "{:?}", one.verdict);
+    let three = run_files(&config, tensors.clone(), 3).unwrap();
+    assert_eq!(one.fingerprint, three.fingerprint);
+    assert_eq!(one.recompute_fingerprint(), one.fingerprint);
+    assert_eq!(one.results.orderings[0].visible_min, 7);
+    // Tensor bytes follow the file tensor (12 elements), not `dim`.
+    assert_eq!(one.results.orderings[0].tensor_bytes, 7 * 6 * 8 * 12);
+    // Different files, different report.
+    let (files2, tensors2) = load(&[("a", &a), ("b", &b), ("c", &b)], None, None).unwrap();
+    let other = run_files(&config_for(files2, 7, Protocol::PushPull), tensors2, 1).unwrap();
+    assert_ne!(other.fingerprint, one.fingerprint);
+}
+
+#[test]
+fn the_merged_model_is_the_average_of_the_files() {
+    // Resolved digest of weight_average over 2 nodes = digest of the mean.
+    let (a, b) = (model(0.0), model(2.0));
+    let (files, tensors) = load(&[("a", &a), ("b", &b)], None, None).unwrap();
+    let config = ConvergenceConfig {
+        orderings: 1,
+        ..config_for(files, 2, Protocol::AllPairs)
+    };
+    let report = run_files(&config, tensors.clone(), 1).unwrap();
+    let mean: Vec<f64> = tensors.contributions[0]
+        .data()
+        .iter()
+        .zip(tensors.contributions[1].data())
+        .map(|(x, y)| (x + y) / 2.0)
+        .collect();
+    let expected = Tensor::new(vec![4, 3], mean).unwrap().digest().to_hex();
+    assert_eq!(report.results.oracle_resolved_digest, expected);
+}
+
+#[test]
+fn base_requiring_strategies_need_a_base_file() {
+    let (a, b, base) = (model(0.5), model(1.5), model(1.0));
+    let (files, tensors) = load(&[("a", &a), ("b", &b)], None, None).unwrap();
+    let mut config = config_for(files, 4, Protocol::AllPairs);
+    config.strategy = "task_arithmetic".into();
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("needs a base model"), "{err}");
+    let (files, tensors_b) = load(
+        &[("a", &a), ("b", &b)],
+        Some(("base.safetensors", &base)),
+        None,
+    )
+    .unwrap();
+    assert_eq!(files.base.as_ref().unwrap().name, "base.safetensors");
+    let config = ConvergenceConfig {
+        workload: WorkloadKind::Files(files),
+        ..config
+    };
+    let report = run_files(&config, tensors_b, 1).unwrap();
+    assert!(report.verdict.passed);
+    // The base must come with the tensors.
+    let err = Workload::from_files(&config, tensors)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("and a base"), "{err}");
+}
+
+#[test]
+fn other_tensors_than_the_recorded_ones_are_refused() {
+    let (a, b) = (model(0.0), model(1.0));
+    let (files, mut tensors) = load(&[("a", &a), ("b", &b)], None, None).unwrap();
+    let config = config_for(files, 2, Protocol::AllPairs);
+    let mut data = tensors.contributions[1].data().to_vec();
+    data[5] += 1e-9;
+    tensors.contributions[1] = tensors.contributions[1].with_data(data);
+    let err = Workload::from_files(&config, tensors)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("file 'b'"), "{err}");
+    // A synthetic config has no files.
+    let t = FileTensors {
+        contributions: vec![],
+        base: None,
+    };
+    assert!(Workload::from_files(&ConvergenceConfig::default(), t).is_err());
+}
+
+#[test]
+fn file_configs_are_validated_in_words() {
+    let (a, b) = (model(0.0), model(1.0));
+    let (files, _) = load(&[("a", &a), ("b", &b)], None, None).unwrap();
+    let too_few_nodes = config_for(files.clone(), 2, Protocol::AllPairs);
+    too_few_nodes.validate().unwrap();
+    let mut three = files.clone();
+    three.files.push(three.files[0].clone());
+    let err = config_for(three, 2, Protocol::AllPairs)
+        .validate()
+        .unwrap_err();
+    assert!(err.to_string().contains("at least 3 nodes"), "{err}");
+    let mut one = files.clone();
+    one.files.truncate(1);
+    let err = config_for(one, 2, Protocol::AllPairs)
+        .validate()
+        .unwrap_err();
+    assert!(err.to_string().contains("2…64 files"), "{err}");
+    let mut bad_digest = files.clone();
+    bad_digest.files[0].blake3 = "xyz".into();
+    let err = config_for(bad_digest, 2, Protocol::AllPairs)
+        .validate()
+        .unwrap_err();
+    assert!(err.to_string().contains("file 'a'"), "{err}");
+    let mut bad_slice = files.clone();
+    bad_slice.slice = Some(Slice::Rows { start: 0, end: 9 });
+    let err = config_for(bad_slice, 2, Protocol::AllPairs)
+        .validate()
+        .unwrap_err();
+    assert!(err.to_string().contains("bad slice"), "{err}");
+    // A files config cannot run without its tensors.
+    let err = run_with(&config_for(files, 2, Protocol::AllPairs), 1, &mut |_| true).unwrap_err();
+    assert!(err.to_string().contains("needs its tensors"), "{err}");
+}
+
+#[test]
+fn slices_are_recorded_and_reproduced() {
+    let (a, b) = (model(0.0), model(1.0));
+    let slice = Some(Slice::Rows { start: 1, end: 3 });
+    let (files, tensors) = load(&[("a", &a), ("b", &b)], None, slice).unwrap();
+    assert_eq!(files.shape, vec![4, 3]);
+    assert_eq!(files.loaded_shape().unwrap(), vec![2, 3]);
+    assert_eq!(tensors.contributions[0].shape(), &[2, 3]);
+    let config = config_for(files, 3, Protocol::Pull);
+    assert!(config.cli_command().contains(" --rows 1..3"));
+    assert!(run_files(&config, tensors, 2).unwrap().verdict.passed);
+}
+
+#[test]
+fn the_command_line_names_the_files() {
+    let (a, b) = (model(0.0), model(1.0));
+    let (files, _) = load(
+        &[("a.safetensors", &a), ("it's b.safetensors", &b)],
+        Some(("base.safetensors", &a)),
+        None,
+    )
+    .unwrap();
+    let cli = config_for(files, 2, Protocol::AllPairs).cli_command();
+    assert!(
+        cli.ends_with(
+            " --weights a.safetensors 'it'\\''s b.safetensors' --tensor layer.weight --base base.safetensors"
+        ),
+        "{cli}"
+    );
+}
+
+#[test]
+fn configs_round_trip_and_links_refuse_files() {
+    let (a, b) = (model(0.0), model(1.0));
+    let (files, _) = load(&[("a", &a), ("b", &b)], None, Some(Slice::first_rows(2))).unwrap();
+    let config = config_for(files, 2, Protocol::AllPairs);
+    let json = serde_json::to_string(&config).unwrap();
+    assert!(
+        json.contains("\"files\":{\"files\":[{\"name\":\"a\""),
+        "{json}"
+    );
+    assert_eq!(
+        serde_json::from_str::<ConvergenceConfig>(&json).unwrap(),
+        config
+    );
+    let bytes = postcard::to_allocvec(&config).unwrap();
+    assert_eq!(
+        postcard::from_bytes::<ConvergenceConfig>(&bytes).unwrap(),
+        config
+    );
+    // A permalink cannot carry the files: it says so and falls back.
+    let (back, issues) = ConvergenceConfig::from_query(&config.to_query());
+    assert_eq!(back.workload, WorkloadKind::Gaussian);
+    assert_eq!(issues.len(), 1);
+    assert!(
+        issues[0].message.contains("cannot travel in a link"),
+        "{issues:?}"
+    );
+}
+
+#[test]
+fn every_load_error_names_its_file_and_nothing_is_half_loaded() {
+    let good = model(0.0);
+    let check = |bad: &[u8], what: &str| {
+        let err = load(&[("good", &good), ("bad.safetensors", bad)], None, None).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("bad.safetensors"), "{what}: {text}");
+        assert!(text.contains(what), "{what}: {text}");
+    };
+    check(&good[..good.len() - 3], "truncated");
+    check(&[0xff; 16], "header length");
+    let mut corrupt = good.clone();
+    corrupt[9] = b'#';
+    check(&corrupt, "corrupt header");
+    let nan = file(&[(
+        "layer.weight",
+        &[4, 3],
+        &[
+            0.0,
+            1.0,
+            f32::NAN,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+        ],
+    )]);
+    check(&nan, "NaN at element 2");
+    let inf = file(&[("layer.weight", &[4, 3], &[f32::NEG_INFINITY; 12])]);
+    check(&inf, "-infinity at element 0");
+    let shape = file(&[("layer.weight", &[3, 4], &[0.0; 12])]);
+    let err = load(&[("good", &good), ("bad.safetensors", &shape)], None, None).unwrap_err();
+    assert!(
+        matches!(err, LoadError::ShapeMismatch { ref file_b, .. } if file_b == "bad.safetensors")
+    );
+    let other = file(&[("other", &[1], &[0.0])]);
+    let err = load(&[("good", &good), ("bad.safetensors", &other)], None, None).unwrap_err();
+    assert!(matches!(err, LoadError::TensorNotFound { ref file, .. } if file == "bad.safetensors"));
+    // The file size limit is checked before anything else.
+    let tight = Limits {
+        file_bytes_max: 64,
+        ..Limits::CLI
+    };
+    let err = load_files(
+        &[("good", &good), ("big", &good)],
+        None,
+        "layer.weight",
+        None,
+        &tight,
+    )
+    .unwrap_err();
+    assert!(matches!(err, LoadError::FileTooLarge { ref file, .. } if file == "good"));
+    // A tensor above the element limit asks for a slice.
+    let small = Limits {
+        elements_max: 6,
+        ..Limits::CLI
+    };
+    let err = load_files(
+        &[("a", &good), ("b", &good)],
+        None,
+        "layer.weight",
+        None,
+        &small,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("load a slice"), "{err}");
+    assert!(load_files(
+        &[("a", &good), ("b", &good)],
+        None,
+        "layer.weight",
+        Some(Slice::first_rows(2)),
+        &small
+    )
+    .is_ok());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Whatever the second file holds, loading returns a whole workload or
+    /// an error naming a file; it never panics.
+    #[test]
+    fn arbitrary_second_files_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+        let good = model(0.0);
+        match load(&[("good", &good), ("fuzz", &bytes)], None, None) {
+            Ok((files, tensors)) => {
+                prop_assert_eq!(tensors.contributions.len(), 2);
+                prop_assert_eq!(files.files.len(), 2);
+            }
+            Err(e) => prop_assert!(e.to_string().contains("fuzz"), "{}", e),
+        }
+    }
+
+    /// A mutated copy of a valid file either loads consistently or fails in
+    /// words; when it loads, the run still converges.
+    #[test]
+    fn mutated_files_load_whole_or_not_at_all(pos in 0usize..160, byte in any::<u8>()) {
+        let good = model(0.0);
+        let mut bad = model(1.0);
+        let i = pos % bad.len();
+        bad[i] = byte;
+        if let Ok((files, tensors)) = load(&[("good", &good), ("mutated", &bad)], None, None) {
+            let config = ConvergenceConfig { orderings: 1, ..config_for(files, 2, Protocol::AllPairs) };
+            let report = run_files(&config, tensors, 1);
+            prop_assert!(report.map(|r| r.verdict.passed).unwrap_or(false));
+        }
+    }
+}
