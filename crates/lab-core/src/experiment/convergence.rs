@@ -473,14 +473,7 @@ impl ConvergenceConfig {
 
     /// The config as URL query pairs (schema `v=1`).
     pub fn to_query(&self) -> Vec<(String, String)> {
-        let mut q = vec![
-            ("v".to_string(), "1".to_string()),
-            ("exp".into(), NAME.into()),
-        ];
-        for f in FIELDS {
-            q.push((f.key.to_string(), f.get(self)));
-        }
-        q
+        super::params::to_query(NAME, FIELDS, self)
     }
 
     /// Reads a config from URL query pairs. Unknown keys are ignored; every

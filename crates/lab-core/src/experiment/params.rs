@@ -98,6 +98,17 @@ impl<C> Field<C> {
     }
 }
 
+/// A config as URL query pairs: the schema version `v=1`, the experiment
+/// `exp=<name>`, then every field in `fields` order.
+pub fn to_query<C>(experiment: &str, fields: &[Field<C>], config: &C) -> Vec<(String, String)> {
+    let mut q = vec![
+        ("v".to_string(), "1".to_string()),
+        ("exp".to_string(), experiment.to_string()),
+    ];
+    q.extend(fields.iter().map(|f| (f.key.to_string(), f.get(config))));
+    q
+}
+
 /// The query key a validation error is about, if it names one.
 fn key_of(err: &ConfigError) -> Option<&'static str> {
     match err {
@@ -225,4 +236,33 @@ pub fn check_fanout(fanout: u32, nodes: u32) -> Result<(), ConfigError> {
         return Err(ConfigError::FanoutTooLarge { fanout, nodes });
     }
     Ok(())
+}
+
+/// Checks every experiment's codec the same way (unit tests only).
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::Field;
+    use serde::Serialize;
+
+    /// Owned query pairs from string slices.
+    pub fn pairs(kv: &[(&str, &str)]) -> Vec<(String, String)> {
+        kv.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// Every serialized config field has a query key, and no key is extra.
+    pub fn assert_fields_cover<C: Serialize + Default>(fields: &[Field<C>]) {
+        let json = serde_json::to_value(C::default()).unwrap();
+        let mut names: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        names.sort_unstable();
+        let mut keys: Vec<&str> = fields.iter().map(|f| f.key).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, names);
+    }
 }

@@ -106,14 +106,7 @@ impl SweepConfig {
 impl SweepConfig {
     /// The config as URL query pairs (schema `v=1`).
     pub fn to_query(&self) -> Vec<(String, String)> {
-        let mut q = vec![
-            ("v".to_string(), "1".to_string()),
-            ("exp".into(), NAME.into()),
-        ];
-        for f in FIELDS {
-            q.push((f.key.to_string(), f.get(self)));
-        }
-        q
+        super::params::to_query(NAME, FIELDS, self)
     }
 
     /// Reads a config from URL query pairs. Unknown keys are ignored; every
@@ -386,26 +379,11 @@ pub fn run(config: &SweepConfig) -> Result<SweepReport, LabError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn pairs(kv: &[(&str, &str)]) -> Vec<(String, String)> {
-        kv.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::experiment::params::testing::{assert_fields_cover, pairs};
 
     #[test]
     fn fields_cover_every_config_field() {
-        let json = serde_json::to_value(SweepConfig::default()).unwrap();
-        let mut names: Vec<&str> = json
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
-        names.sort_unstable();
-        let mut keys: Vec<&str> = FIELDS.iter().map(|f| f.key).collect();
-        keys.sort_unstable();
-        assert_eq!(keys, names);
+        assert_fields_cover::<SweepConfig>(FIELDS);
     }
 
     #[test]
