@@ -252,3 +252,31 @@ pub fn job_task<T: 'static>(
         })
     }
 }
+
+/// The number of workers a page uses: the link's `workers=N`, else one per
+/// logical core up to [`crate::query::WORKERS_DEFAULT_MAX`].
+pub fn page_workers(options: &crate::query::PageOptions) -> u32 {
+    options
+        .workers
+        .unwrap_or_else(|| browser::default_workers(crate::query::WORKERS_DEFAULT_MAX))
+}
+
+/// Reads the form into a config when Run is pressed: the page's reader (the
+/// engine codec plus browser limits), then `extra` checks; every problem
+/// goes to `issues` (shown under the form) and no config is returned.
+pub fn config_from_form<C>(
+    form: crate::components::controls::Form,
+    read: crate::query::ConfigReader<C>,
+    issues: RwSignal<Vec<lab_core::experiment::params::QueryIssue>>,
+    extra: impl FnOnce(&C, &mut Vec<lab_core::experiment::params::QueryIssue>),
+) -> Option<C> {
+    let (config, found) = read(&form.pairs());
+    let mut found: Vec<_> = found
+        .into_iter()
+        .map(crate::components::report::without_fallback_note)
+        .collect();
+    extra(&config, &mut found);
+    let ok = found.is_empty();
+    issues.set(found);
+    ok.then_some(config)
+}

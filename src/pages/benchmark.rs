@@ -18,7 +18,7 @@ use crate::components::progress::ProgressBar;
 use crate::components::report::{
     execution_text, outcome_view, Download, Downloads, QueryIssues, SvgFigure, WorkersLine,
 };
-use crate::query::{encode_query, issue, PageOptions, WORKERS_DEFAULT_MAX};
+use crate::query::{encode_query, issue, PageOptions};
 use crate::runner::{Finished, Runner, Status, StatusSink, TaskFuture, Timed};
 use format::{elapsed_text, per_op_text, rate_text, rows_csv, speedup_text};
 use lab_core::experiment::params::QueryIssue;
@@ -126,9 +126,7 @@ pub fn BenchmarkPage(options: PageOptions, pairs: Vec<(String, String)>) -> impl
     let mut issues = Vec::new();
     crate::query::read_options(&pairs, &mut issues);
     let quick = RwSignal::new(quick_from_pairs(&pairs, &mut issues));
-    let workers = options
-        .workers
-        .unwrap_or_else(|| browser::default_workers(WORKERS_DEFAULT_MAX));
+    let workers = crate::runner::page_workers(&options);
     let runner = Runner::<BenchReport>::new(workers);
     let plan_of = move |quick: bool| if quick { Plan::quick() } else { Plan::full() };
     let on_run = move || {

@@ -20,7 +20,7 @@ use crate::coordinator::{self, Progress};
 use crate::export::results_csv;
 use crate::query::{
     config_from_pairs, encode_query, issue, page_query, PageQuery, DIM_BROWSER_MAX,
-    NODES_BROWSER_MAX, ORDERINGS_BROWSER_MAX, WORKERS_DEFAULT_MAX,
+    NODES_BROWSER_MAX, ORDERINGS_BROWSER_MAX,
 };
 use crate::runner::{Finished, Runner, Status, StatusSink, TaskFuture};
 use lab_core::experiment::convergence::{
@@ -183,9 +183,7 @@ fn fields(form: Form) -> (Vec<FieldSpec>, Vec<FieldSpec>) {
 pub fn ConvergencePage(query: PageQuery<ConvergenceConfig>) -> impl IntoView {
     let form = Form::new(FIELDS, &query.config);
     let options = query.options;
-    let workers = options
-        .workers
-        .unwrap_or_else(|| browser::default_workers(WORKERS_DEFAULT_MAX));
+    let workers = crate::runner::page_workers(&options);
     let runner = Runner::<ConvergenceReport>::new(workers);
     let trace = RwSignal::new(None::<Arc<Trace>>);
     let form_issues = RwSignal::new(Vec::<QueryIssue>::new());

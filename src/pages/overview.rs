@@ -16,7 +16,7 @@ use crate::browser;
 use crate::components::progress::ProgressBar;
 use crate::components::report::{execution_text, outcome_view, Download, Downloads, QueryIssues};
 use crate::pages::benchmark::quick_from_pairs;
-use crate::query::{encode_query, PageOptions, WORKERS_DEFAULT_MAX};
+use crate::query::{encode_query, PageOptions};
 use crate::runner::{Finished, Outcome, Runner, Status, StatusSink, TaskFuture, Timed};
 use claims::{claims, claims_csv, Claim};
 use diagram::{diagram_svg, Layout};
@@ -142,9 +142,7 @@ fn Intro() -> impl IntoView {
 
 #[component]
 fn KeyResults(plan: Plan, options: PageOptions) -> impl IntoView {
-    let workers = options
-        .workers
-        .unwrap_or_else(|| browser::default_workers(WORKERS_DEFAULT_MAX));
+    let workers = crate::runner::page_workers(&options);
     // Workers are spawned on the first "Measure", not on load: the landing
     // page stays light. The owner keeps the runner's signals alive.
     let owner = Owner::current();

@@ -14,8 +14,8 @@ use crate::browser;
 use crate::components::controls::{protocol_field, strategy_field, Controls, FieldSpec, Form};
 use crate::components::progress::{format_duration, ProgressBar};
 use crate::components::report::{
-    execution_of, outcome_view, stem, without_fallback_note, Download, Downloads, FingerprintBox,
-    QueryIssues, Reproduce, SvgFigure, WorkersLine,
+    execution_of, outcome_view, stem, Download, Downloads, FingerprintBox, QueryIssues, Reproduce,
+    SvgFigure, WorkersLine,
 };
 use crate::components::results::group;
 use crate::components::verdict::VerdictPanel;
@@ -24,7 +24,7 @@ use crate::jobs::{run_jobs, JobProgress};
 use crate::protocol::{Job, JobOutput};
 use crate::query::{
     apply_limits, encode_query, issue, page_query, PageQuery, DIM_BROWSER_MAX, NODES_BROWSER_MAX,
-    ORDERINGS_BROWSER_MAX, WORKERS_DEFAULT_MAX, WORKLOAD_ELEMENTS_BROWSER_MAX,
+    ORDERINGS_BROWSER_MAX, WORKLOAD_ELEMENTS_BROWSER_MAX,
 };
 use crate::runner::{Finished, Runner, Status, StatusSink, TaskFuture};
 use lab_core::experiment::params::QueryIssue;
@@ -268,15 +268,12 @@ fn fields(form: Form) -> (Vec<FieldSpec>, Vec<FieldSpec>) {
 pub fn ScalePage(query: PageQuery<ScaleConfig>) -> impl IntoView {
     let form = Form::new(FIELDS, &query.config);
     let options = query.options;
-    let workers = options
-        .workers
-        .unwrap_or_else(|| browser::default_workers(WORKERS_DEFAULT_MAX));
+    let workers = crate::runner::page_workers(&options);
     let runner = Runner::<ScaleReport>::new(workers);
     let form_issues = RwSignal::new(Vec::<QueryIssue>::new());
     let on_run = Callback::new(move |()| {
-        let (config, issues) = config_from_pairs(&form.pairs());
-        form_issues.set(issues.into_iter().map(without_fallback_note).collect());
-        if form_issues.with_untracked(|i| i.is_empty()) {
+        let read = crate::runner::config_from_form(form, config_from_pairs, form_issues, |_, _| {});
+        if let Some(config) = read {
             browser::replace_query(&page_query(config.to_query(), &options));
             runner.start(task(config));
         }

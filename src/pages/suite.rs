@@ -11,8 +11,8 @@ use crate::browser;
 use crate::components::controls::{protocol_field, Controls, FieldSpec, Form};
 use crate::components::progress::ProgressBar;
 use crate::components::report::{
-    execution_of, outcome_view, stem, without_fallback_note, Download, Downloads, FingerprintBox,
-    QueryIssues, Reproduce, SvgFigure, WorkersLine,
+    execution_of, outcome_view, stem, Download, Downloads, FingerprintBox, QueryIssues, Reproduce,
+    SvgFigure, WorkersLine,
 };
 use crate::components::results::group;
 use crate::components::verdict::VerdictPanel;
@@ -20,7 +20,7 @@ use crate::coordinator::{self, Link, RunError};
 use crate::jobs::{run_jobs, Done};
 use crate::pool::Pool;
 use crate::protocol::{Job, JobOutput};
-use crate::query::{apply_limits, encode_query, page_query, PageQuery, WORKERS_DEFAULT_MAX};
+use crate::query::{apply_limits, encode_query, page_query, PageQuery};
 use crate::runner::{Finished, Runner, Status, StatusSink, TaskFuture};
 use lab_core::error::ConfigError;
 use lab_core::experiment::params::{self, Field, QueryIssue};
@@ -337,16 +337,13 @@ fn fields(form: Form) -> Vec<FieldSpec> {
 pub fn SuitePage(query: PageQuery<SuiteParams>) -> impl IntoView {
     let form = Form::new(FIELDS, &query.config);
     let options = query.options;
-    let workers = options
-        .workers
-        .unwrap_or_else(|| browser::default_workers(WORKERS_DEFAULT_MAX));
+    let workers = crate::runner::page_workers(&options);
     let runner = Runner::<SuiteReport>::new(workers);
     let form_issues = RwSignal::new(Vec::<QueryIssue>::new());
     let last_params = StoredValue::new(query.config.clone());
     let on_run = Callback::new(move |()| {
-        let (params, issues) = config_from_pairs(&form.pairs());
-        form_issues.set(issues.into_iter().map(without_fallback_note).collect());
-        if form_issues.with_untracked(|i| i.is_empty()) {
+        let read = crate::runner::config_from_form(form, config_from_pairs, form_issues, |_, _| {});
+        if let Some(params) = read {
             browser::replace_query(&page_query(params.to_query(), &options));
             last_params.set_value(params.clone());
             runner.start(task(params.config()));

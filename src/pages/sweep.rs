@@ -13,8 +13,8 @@ use crate::browser;
 use crate::components::controls::{fanout_field, protocol_field, Controls, FieldSpec, Form};
 use crate::components::progress::ProgressBar;
 use crate::components::report::{
-    execution_of, outcome_view, stem, without_fallback_note, Download, Downloads, FingerprintBox,
-    QueryIssues, Reproduce, SvgFigure, WorkersLine,
+    execution_of, outcome_view, stem, Download, Downloads, FingerprintBox, QueryIssues, Reproduce,
+    SvgFigure, WorkersLine,
 };
 use crate::components::verdict::VerdictPanel;
 use crate::coordinator::RunError;
@@ -23,7 +23,7 @@ use crate::pages::partition::csv_field;
 use crate::protocol::{Job, JobOutput};
 use crate::query::{
     apply_limits, encode_query, issue, page_query, PageQuery, DIM_BROWSER_MAX, NODES_BROWSER_MAX,
-    ORDERINGS_BROWSER_MAX, WORKERS_DEFAULT_MAX, WORKLOAD_ELEMENTS_BROWSER_MAX,
+    ORDERINGS_BROWSER_MAX, WORKLOAD_ELEMENTS_BROWSER_MAX,
 };
 use crate::runner::{job_task, Runner};
 use lab_core::experiment::params::QueryIssue;
@@ -184,25 +184,24 @@ fn serialise(selected: &[&str]) -> (String, bool) {
 pub fn SweepPage(query: PageQuery<SweepConfig>) -> impl IntoView {
     let form = Form::new(FIELDS, &query.config);
     let options = query.options;
-    let workers = options
-        .workers
-        .unwrap_or_else(|| browser::default_workers(WORKERS_DEFAULT_MAX));
+    let workers = crate::runner::page_workers(&options);
     let runner = Runner::<SweepReport>::new(workers);
     let form_issues = RwSignal::new(Vec::<QueryIssue>::new());
     let cleared = RwSignal::new(false);
     let on_run = Callback::new(move |()| {
-        let pairs = form.pairs();
-        let (config, issues) = config_from_pairs(&pairs);
-        let mut issues: Vec<QueryIssue> = issues.into_iter().map(without_fallback_note).collect();
-        if cleared.get_untracked() && form.field("strategies").get_untracked().trim().is_empty() {
-            issues.push(issue(
-                "strategies",
-                "",
-                "pick at least one strategy".to_string(),
-            ));
-        }
-        form_issues.set(issues);
-        if form_issues.with_untracked(|i| i.is_empty()) {
+        let read =
+            crate::runner::config_from_form(form, config_from_pairs, form_issues, |_, issues| {
+                if cleared.get_untracked()
+                    && form.field("strategies").get_untracked().trim().is_empty()
+                {
+                    issues.push(issue(
+                        "strategies",
+                        "",
+                        "pick at least one strategy".to_string(),
+                    ));
+                }
+            });
+        if let Some(config) = read {
             browser::replace_query(&page_query(config.to_query(), &options));
             runner.start(task(config));
         }

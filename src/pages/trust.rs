@@ -13,15 +13,15 @@ use crate::browser;
 use crate::components::controls::{fanout_field, strategy_field, Controls, FieldSpec, Form};
 use crate::components::progress::ProgressBar;
 use crate::components::report::{
-    execution_of, outcome_view, stem, without_fallback_note, Download, Downloads, FingerprintBox,
-    QueryIssues, Reproduce, WorkersLine,
+    execution_of, outcome_view, stem, Download, Downloads, FingerprintBox, QueryIssues, Reproduce,
+    WorkersLine,
 };
 use crate::components::results::group;
 use crate::components::verdict::VerdictPanel;
 use crate::coordinator::RunError;
 use crate::jobs::Done;
 use crate::protocol::{Job, JobOutput};
-use crate::query::{encode_query, issue, page_query, PageQuery, WORKERS_DEFAULT_MAX};
+use crate::query::{encode_query, issue, page_query, PageQuery};
 use crate::runner::Runner;
 use crate::runner::{job_task, Status, StatusSink, TaskFuture};
 use lab_core::experiment::params::QueryIssue;
@@ -298,15 +298,12 @@ fn fields(form: Form) -> (Vec<FieldSpec>, Vec<FieldSpec>) {
 pub fn TrustPage(query: PageQuery<TrustConfig>) -> impl IntoView {
     let form = Form::new(FIELDS, &query.config);
     let options = query.options;
-    let workers = options
-        .workers
-        .unwrap_or_else(|| browser::default_workers(WORKERS_DEFAULT_MAX));
+    let workers = crate::runner::page_workers(&options);
     let runner = Runner::<TrustReport>::new(workers);
     let form_issues = RwSignal::new(Vec::<QueryIssue>::new());
     let on_run = Callback::new(move |()| {
-        let (config, issues) = config_from_pairs(&form.pairs());
-        form_issues.set(issues.into_iter().map(without_fallback_note).collect());
-        if form_issues.with_untracked(|i| i.is_empty()) {
+        let read = crate::runner::config_from_form(form, config_from_pairs, form_issues, |_, _| {});
+        if let Some(config) = read {
             browser::replace_query(&page_query(config.to_query(), &options));
             runner.start(task(config));
         }
