@@ -91,3 +91,19 @@ export async function screenshot(page, name) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: path.join(ARTIFACTS, name), fullPage: true });
 }
+
+/**
+ * Opens a browser, runs `body(page, browser)`, closes it, and checks that no
+ * request left 127.0.0.1 and (unless `expectErrors`) that the page logged no
+ * error.
+ */
+export async function withPage(body, options, expectErrors = false) {
+  const b = await launch(options);
+  try {
+    await body(b.page, b);
+  } finally {
+    await b.close();
+  }
+  if (b.offsite.length) throw new Error(`requests left 127.0.0.1: ${b.offsite.join(', ')}`);
+  if (!expectErrors && b.problems.length) throw new Error(`page or console errors: ${b.problems.join(' | ')}`);
+}

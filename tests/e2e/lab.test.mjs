@@ -1,28 +1,10 @@
 // Browser end-to-end tests of the Convergence page (run by tests/e2e/run.sh).
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { launch, labUrl, waitForRun, cliReport, screenshot } from './lab.mjs';
+import { labUrl, waitForRun, cliReport, screenshot, withPage } from './lab.mjs';
 
 const small = { exp: 'convergence', nodes: '20', dim: '16', orderings: '3' };
-const offsiteAll = [];
-after(() => assert.deepEqual(offsiteAll, [], 'requests left 127.0.0.1'));
-
-/**
- * Opens a browser, runs `body(page, browser)`, checks that no request left
- * 127.0.0.1 and (unless `expectErrors`) that the page logged no error.
- */
-async function withPage(body, options, expectErrors = false) {
-  const b = await launch(options);
-  try {
-    await body(b.page, b);
-  } finally {
-    offsiteAll.push(...b.offsite);
-    await b.close();
-  }
-  assert.deepEqual(b.offsite, [], 'no request may leave 127.0.0.1');
-  if (!expectErrors) assert.deepEqual(b.problems, [], 'no page or console errors');
-}
 
 for (const [protocol, fanout] of [['all-pairs', '1'], ['push-pull', '2']]) {
   for (const workers of ['1', '4']) {

@@ -1,24 +1,10 @@
 // Browser end-to-end tests of the Overview (landing) page and the
 // in-browser Benchmark page, with their tiny `quick=1` configurations.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { launch, labUrl, BASE_URL, screenshot } from './lab.mjs';
+import { labUrl, BASE_URL, screenshot, withPage } from './lab.mjs';
 
-const offsiteAll = [];
-after(() => assert.deepEqual(offsiteAll, [], 'requests left 127.0.0.1'));
-
-async function withPage(body, options) {
-  const b = await launch(options);
-  try {
-    await body(b.page, b);
-  } finally {
-    offsiteAll.push(...b.offsite);
-    await b.close();
-  }
-  assert.deepEqual(b.offsite, [], 'no request may leave 127.0.0.1');
-  assert.deepEqual(b.problems, [], 'no page or console errors');
-}
 
 /** Downloads the file behind the button with test id `testid`, parsed as JSON. */
 async function downloadJson(page, testid) {

@@ -2,18 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { launch, labUrl, waitForRun, cliReport } from './lab.mjs';
-
-async function withPage(body) {
-  const b = await launch();
-  try {
-    await body(b.page);
-  } finally {
-    await b.close();
-  }
-  assert.deepEqual(b.offsite, [], 'no request may leave 127.0.0.1');
-  assert.deepEqual(b.problems, [], 'no page or console errors');
-}
+import { labUrl, waitForRun, cliReport, withPage } from './lab.mjs';
 
 const small = { exp: 'partition', nodes: '12', dim: '4', phases: 'mod:3@1-10,halves@14-20', loss: '0.2', delay_max: '2' };
 

@@ -1,27 +1,12 @@
 // Browser end-to-end tests of the Scalability page (Experiment 4), run by
 // tests/e2e/run.sh. Small configs keep the whole file to a few seconds of
 // engine work.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { launch, labUrl, waitForRun, cliReport, screenshot } from './lab.mjs';
+import { labUrl, waitForRun, cliReport, screenshot, withPage } from './lab.mjs';
 
 const small = { exp: 'scale', sizes: '2,4,8', dim: '2', orderings: '2' };
-const offsiteAll = [];
-after(() => assert.deepEqual(offsiteAll, [], 'requests left 127.0.0.1'));
-
-/** Opens a browser, runs `body`, checks no offsite request and no page error. */
-async function withPage(body, options) {
-  const b = await launch(options);
-  try {
-    await body(b.page, b);
-  } finally {
-    offsiteAll.push(...b.offsite);
-    await b.close();
-  }
-  assert.deepEqual(b.offsite, [], 'no request may leave 127.0.0.1');
-  assert.deepEqual(b.problems, [], 'no page or console errors');
-}
 
 for (const workers of ['1', '2']) {
   test(`sizes 2,4,8 with ${workers} worker(s) give lab-cli's fingerprint`, () =>

@@ -1,29 +1,15 @@
 // Browser end-to-end tests of the Strategy sweep page (Experiment 3), run by
 // tests/e2e/run.sh. Small configs only: the whole file stays well under the
 // CI budget.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { launch, labUrl, waitForRun, cliReport, screenshot } from './lab.mjs';
+import { labUrl, waitForRun, cliReport, screenshot, withPage } from './lab.mjs';
 
 const small = {
   exp: 'sweep', nodes: '4', dim: '4', orderings: '1',
   strategies: 'weight_average,ties,ties:paper',
 };
-const offsiteAll = [];
-after(() => assert.deepEqual(offsiteAll, [], 'requests left 127.0.0.1'));
-
-async function withPage(body, options) {
-  const b = await launch(options);
-  try {
-    await body(b.page, b);
-  } finally {
-    offsiteAll.push(...b.offsite);
-    await b.close();
-  }
-  assert.deepEqual(b.offsite, [], 'no request may leave 127.0.0.1');
-  assert.deepEqual(b.problems, [], 'no page or console errors');
-}
 
 for (const workers of ['1', '2']) {
   test(`a small sweep with ${workers} worker(s) gives lab-cli's fingerprint`, () =>

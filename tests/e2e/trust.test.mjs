@@ -1,25 +1,11 @@
 // Browser end-to-end tests of the Trust page (E4), run by tests/e2e/run.sh.
 // Small configs only: the whole file stays well under the CI budget.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { launch, labUrl, waitForRun, cliReport, screenshot } from './lab.mjs';
+import { labUrl, waitForRun, cliReport, screenshot, withPage } from './lab.mjs';
 
 const small = { exp: 'trust', nodes: '8', dim: '4', reference_contrast: 'true' };
-const offsiteAll = [];
-after(() => assert.deepEqual(offsiteAll, [], 'requests left 127.0.0.1'));
-
-async function withPage(body, options) {
-  const b = await launch(options);
-  try {
-    await body(b.page, b);
-  } finally {
-    offsiteAll.push(...b.offsite);
-    await b.close();
-  }
-  assert.deepEqual(b.offsite, [], 'no request may leave 127.0.0.1');
-  assert.deepEqual(b.problems, [], 'no page or console errors');
-}
 
 async function download(page, testid) {
   const [d] = await Promise.all([page.waitForEvent('download'), page.getByTestId(testid).click()]);

@@ -3,28 +3,14 @@
 // (no request at all while they are read and merged), merge to lab-cli's
 // fingerprint on the same files, and bad files are named with their problem
 // while the page keeps working. Also the shipped sample and screenshots.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { launch, labUrl, waitForRun, screenshot, LAB_CLI } from './lab.mjs';
+import { labUrl, waitForRun, screenshot, LAB_CLI, withPage } from './lab.mjs';
 
-const offsiteAll = [];
-after(() => assert.deepEqual(offsiteAll, [], 'requests left 127.0.0.1'));
-
-async function withPage(body, options, expectErrors = false) {
-  const b = await launch(options);
-  try {
-    await body(b.page, b);
-  } finally {
-    offsiteAll.push(...b.offsite);
-    await b.close();
-  }
-  assert.deepEqual(b.offsite, [], 'no request may leave 127.0.0.1');
-  if (!expectErrors) assert.deepEqual(b.problems, [], 'no page or console errors');
-}
 
 /**
  * A safetensors file: 8-byte little-endian header length, JSON header
