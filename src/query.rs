@@ -93,6 +93,20 @@ pub fn page_query(mut pairs: Vec<(String, String)>, options: &PageOptions) -> St
     encode_query(&pairs)
 }
 
+/// Resets `dim` to `default` (with an issue naming it) when `(nodes + 1) ×
+/// dim²` tensor elements would not fit a browser worker.
+pub fn fit_dim(nodes: u32, dim: &mut u32, default: u32, issues: &mut Vec<QueryIssue>) {
+    let elements = (nodes as u64 + 1) * (*dim as u64).pow(2);
+    if elements > WORKLOAD_ELEMENTS_BROWSER_MAX {
+        issues.push(issue(
+            "dim",
+            &dim.to_string(),
+            format!("(nodes + 1) × dim² = {elements} elements is more than a browser worker holds ({WORKLOAD_ELEMENTS_BROWSER_MAX}); default {default} used"),
+        ));
+        *dim = default;
+    }
+}
+
 /// Drops pairs whose whole-number value exceeds the browser's limit for
 /// that key (`limits`: key → max), with an issue naming it; the engine's
 /// default is then used.

@@ -22,8 +22,8 @@ use crate::jobs::Done;
 use crate::pages::partition::csv_field;
 use crate::protocol::{Job, JobOutput};
 use crate::query::{
-    apply_limits, encode_query, issue, page_query, PageQuery, DIM_BROWSER_MAX, NODES_BROWSER_MAX,
-    ORDERINGS_BROWSER_MAX, WORKLOAD_ELEMENTS_BROWSER_MAX,
+    apply_limits, encode_query, fit_dim, issue, page_query, PageQuery, DIM_BROWSER_MAX,
+    NODES_BROWSER_MAX, ORDERINGS_BROWSER_MAX,
 };
 use crate::runner::{job_task, Runner};
 use lab_core::experiment::params::QueryIssue;
@@ -48,16 +48,12 @@ pub fn config_from_pairs(pairs: &[(String, String)]) -> (SweepConfig, Vec<QueryI
     );
     let (mut config, engine_issues) = SweepConfig::from_query(&kept);
     issues.extend(engine_issues);
-    let elements = (config.nodes as u64 + 1) * (config.dim as u64).pow(2);
-    if elements > WORKLOAD_ELEMENTS_BROWSER_MAX {
-        let default = SweepConfig::default().dim;
-        issues.push(issue(
-            "dim",
-            &config.dim.to_string(),
-            format!("(nodes + 1) × dim² = {elements} elements is more than a browser worker holds ({WORKLOAD_ELEMENTS_BROWSER_MAX}); default {default} used"),
-        ));
-        config.dim = default;
-    }
+    fit_dim(
+        config.nodes,
+        &mut config.dim,
+        SweepConfig::default().dim,
+        &mut issues,
+    );
     (config, issues)
 }
 
