@@ -233,7 +233,7 @@ pub fn NetworkView(trace: Arc<Trace>) -> impl IntoView {
             <figcaption>
                 <p aria-live="polite" data-testid="network-caption">{caption}</p>
                 <div class="network-controls" role="group" aria-label="Animation">
-                    <button type="button" aria-label="First round" on:click=move |_| { stop(); index.set(0); }>"⏮"</button>
+                    <button type="button" aria-label="First round" on:click=move |_| { stop(); index.set(0); }>"|◀"</button>
                     <button type="button" aria-label="Previous round" on:click=move |_| { stop(); index.update(|i| *i = i.saturating_sub(1)); }>"◀"</button>
                     <button type="button" data-testid="network-play" on:click=move |_| if playing.get_untracked() { stop() } else { play() }>
                         {move || if playing.get() { "Pause" } else { "Play" }}
