@@ -280,3 +280,46 @@ pub fn config_from_form<C>(
     issues.set(found);
     ok.then_some(config)
 }
+
+/// What a page's controls need from its runner: the form's problems, Run
+/// and Cancel.
+pub struct PageActions {
+    pub issues: RwSignal<Vec<lab_core::experiment::params::QueryIssue>>,
+    pub on_run: Callback<()>,
+    pub on_cancel: Callback<()>,
+}
+
+/// Wires an experiment page whose Run reads the form with `read`, writes
+/// the config into the address bar and starts `task` (also on load when
+/// the link says `run=1`, with the link's `config`).
+pub fn page_actions<C, T, G>(
+    form: crate::components::controls::Form,
+    runner: Runner<T>,
+    options: crate::query::PageOptions,
+    read: crate::query::ConfigReader<C>,
+    to_query: fn(&C) -> Vec<(String, String)>,
+    task: fn(C) -> G,
+    config: &C,
+) -> PageActions
+where
+    C: Clone + 'static,
+    T: Timed + Send + Sync + 'static,
+    G: FnOnce(Pool, StatusSink) -> TaskFuture<T> + 'static,
+{
+    let issues = RwSignal::new(Vec::new());
+    let on_run = Callback::new(move |()| {
+        if let Some(config) = config_from_form(form, read, issues, |_, _| {}) {
+            browser::replace_query(&crate::query::page_query(to_query(&config), &options));
+            runner.start(task(config));
+        }
+    });
+    let on_cancel = Callback::new(move |()| runner.cancel());
+    if options.run {
+        runner.start(task(config.clone()));
+    }
+    PageActions {
+        issues,
+        on_run,
+        on_cancel,
+    }
+}

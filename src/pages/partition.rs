@@ -6,7 +6,6 @@
 //! The run is one job in one web worker (the engine's `partition::run`, the
 //! function `lab-cli partition` calls), so its fingerprint is `lab-cli`'s.
 
-use crate::browser;
 use crate::components::controls::{
     fanout_field, protocol_field, strategy_field, Controls, FieldSpec, Form,
 };
@@ -20,7 +19,7 @@ use crate::components::verdict::VerdictPanel;
 use crate::coordinator::RunError;
 use crate::protocol::{Job, JobOutput};
 use crate::query::{
-    apply_limits, encode_query, fit_dim, page_query, PageQuery, DIM_BROWSER_MAX, NODES_BROWSER_MAX,
+    apply_limits, encode_query, fit_dim, PageQuery, DIM_BROWSER_MAX, NODES_BROWSER_MAX,
 };
 use crate::runner::{job_task, Runner};
 use lab_core::experiment::params::QueryIssue;
@@ -111,18 +110,19 @@ pub fn PartitionPage(query: PageQuery<PartitionConfig>) -> impl IntoView {
     let options = query.options;
     let workers = crate::runner::page_workers(&options);
     let runner = Runner::<PartitionReport>::new(workers);
-    let form_issues = RwSignal::new(Vec::<QueryIssue>::new());
-    let on_run = Callback::new(move |()| {
-        let read = crate::runner::config_from_form(form, config_from_pairs, form_issues, |_, _| {});
-        if let Some(config) = read {
-            browser::replace_query(&page_query(config.to_query(), &options));
-            runner.start(task(config));
-        }
-    });
-    let on_cancel = Callback::new(move |()| runner.cancel());
-    if options.run {
-        runner.start(task(query.config.clone()));
-    }
+    let crate::runner::PageActions {
+        issues: form_issues,
+        on_run,
+        on_cancel,
+    } = crate::runner::page_actions(
+        form,
+        runner,
+        options,
+        config_from_pairs,
+        PartitionConfig::to_query,
+        task,
+        &query.config,
+    );
     let (main, advanced) = fields(form);
     view! {
         <section class="intro" aria-labelledby="exp-title">

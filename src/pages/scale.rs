@@ -10,7 +10,6 @@
 
 mod chart;
 
-use crate::browser;
 use crate::components::controls::{protocol_field, strategy_field, Controls, FieldSpec, Form};
 use crate::components::progress::{format_duration, ProgressBar};
 use crate::components::report::{
@@ -23,7 +22,7 @@ use crate::coordinator::{Link, RunError};
 use crate::jobs::{run_jobs, JobProgress};
 use crate::protocol::{Job, JobOutput};
 use crate::query::{
-    apply_limits, encode_query, issue, page_query, PageQuery, DIM_BROWSER_MAX, NODES_BROWSER_MAX,
+    apply_limits, encode_query, issue, PageQuery, DIM_BROWSER_MAX, NODES_BROWSER_MAX,
     ORDERINGS_BROWSER_MAX, WORKLOAD_ELEMENTS_BROWSER_MAX,
 };
 use crate::runner::{Finished, Runner, Status, StatusSink, TaskFuture};
@@ -270,15 +269,19 @@ pub fn ScalePage(query: PageQuery<ScaleConfig>) -> impl IntoView {
     let options = query.options;
     let workers = crate::runner::page_workers(&options);
     let runner = Runner::<ScaleReport>::new(workers);
-    let form_issues = RwSignal::new(Vec::<QueryIssue>::new());
-    let on_run = Callback::new(move |()| {
-        let read = crate::runner::config_from_form(form, config_from_pairs, form_issues, |_, _| {});
-        if let Some(config) = read {
-            browser::replace_query(&page_query(config.to_query(), &options));
-            runner.start(task(config));
-        }
-    });
-    let on_cancel = Callback::new(move |()| runner.cancel());
+    let crate::runner::PageActions {
+        issues: form_issues,
+        on_run,
+        on_cancel,
+    } = crate::runner::page_actions(
+        form,
+        runner,
+        options,
+        config_from_pairs,
+        ScaleConfig::to_query,
+        task,
+        &query.config,
+    );
     let on_goal = Callback::new(move |()| {
         let (base, _) = config_from_pairs(&form.pairs());
         let goal = goal_config(&base);
@@ -287,9 +290,6 @@ pub fn ScalePage(query: PageQuery<ScaleConfig>) -> impl IntoView {
         }
         on_run.run(());
     });
-    if options.run {
-        runner.start(task(query.config.clone()));
-    }
     let (main, advanced) = fields(form);
     view! {
         <Intro/>

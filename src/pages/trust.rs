@@ -9,7 +9,6 @@
 
 mod chart;
 
-use crate::browser;
 use crate::components::controls::{fanout_field, strategy_field, Controls, FieldSpec, Form};
 use crate::components::progress::ProgressBar;
 use crate::components::report::{
@@ -21,7 +20,7 @@ use crate::components::verdict::VerdictPanel;
 use crate::coordinator::RunError;
 use crate::jobs::Done;
 use crate::protocol::{Job, JobOutput};
-use crate::query::{encode_query, issue, page_query, PageQuery};
+use crate::query::{encode_query, issue, PageQuery};
 use crate::runner::Runner;
 use crate::runner::{job_task, Status, StatusSink, TaskFuture};
 use lab_core::experiment::params::QueryIssue;
@@ -300,18 +299,19 @@ pub fn TrustPage(query: PageQuery<TrustConfig>) -> impl IntoView {
     let options = query.options;
     let workers = crate::runner::page_workers(&options);
     let runner = Runner::<TrustReport>::new(workers);
-    let form_issues = RwSignal::new(Vec::<QueryIssue>::new());
-    let on_run = Callback::new(move |()| {
-        let read = crate::runner::config_from_form(form, config_from_pairs, form_issues, |_, _| {});
-        if let Some(config) = read {
-            browser::replace_query(&page_query(config.to_query(), &options));
-            runner.start(task(config));
-        }
-    });
-    let on_cancel = Callback::new(move |()| runner.cancel());
-    if options.run {
-        runner.start(task(query.config.clone()));
-    }
+    let crate::runner::PageActions {
+        issues: form_issues,
+        on_run,
+        on_cancel,
+    } = crate::runner::page_actions(
+        form,
+        runner,
+        options,
+        config_from_pairs,
+        TrustConfig::to_query,
+        task,
+        &query.config,
+    );
     let (main, advanced) = fields(form);
     view! {
         <Intro/>
