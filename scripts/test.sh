@@ -8,6 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./.ci/setup
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+# A test run is not an edit loop: incremental caches would only cost disk.
+export CARGO_INCREMENTAL=0
+
+echo "== disk free before building: $(df -h . | awk 'NR==2 {print $4}')"
 
 echo "== native tests (all crates)"
 cargo test --workspace --locked
@@ -17,3 +21,6 @@ CHROMEDRIVER=/usr/bin/chromedriver cargo test --locked --target wasm32-unknown-u
 
 echo "== browser end-to-end (release build of the site)"
 ./tests/e2e/run.sh
+
+echo "== disk free after all tests: $(df -h . | awk 'NR==2 {print $4}'); target/ holds $(du -sh target | cut -f1)"
+
