@@ -74,6 +74,43 @@ impl<C, R> Timed for Report<C, R> {
     }
 }
 
+/// A report of what this browser measured (the Overview's checks, the
+/// benchmark page): the experiment reports' layout without verdict or
+/// fingerprint, since timings do not reproduce.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Measured<C, R> {
+    pub schema: u32,
+    pub experiment: String,
+    pub lab_version: String,
+    pub config: C,
+    pub results: R,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub execution: Option<Execution>,
+}
+
+impl<C, R> Measured<C, R> {
+    pub fn new(experiment: &str, config: C, results: R) -> Measured<C, R> {
+        Measured {
+            schema: lab_core::report::SCHEMA,
+            experiment: experiment.into(),
+            lab_version: lab_core::LAB_VERSION.into(),
+            config,
+            results,
+            execution: None,
+        }
+    }
+}
+
+impl<C, R> Timed for Measured<C, R> {
+    fn set_execution(&mut self, execution: Execution) {
+        self.execution = Some(execution);
+    }
+
+    fn execution(&self) -> Option<&Execution> {
+        self.execution.as_ref()
+    }
+}
+
 /// The run machinery of one page. Every field is a `Copy` handle, so the
 /// runner moves into any closure.
 pub struct Runner<T: Send + Sync + 'static> {

@@ -19,39 +19,18 @@ use crate::components::report::{
     execution_text, outcome_view, Download, Downloads, QueryIssues, SvgFigure, WorkersLine,
 };
 use crate::query::{encode_query, issue, PageOptions};
-use crate::runner::{Finished, Runner, Status, StatusSink, TaskFuture, Timed};
+use crate::runner::{Finished, Measured, Runner, Status, StatusSink, TaskFuture};
 use format::{elapsed_text, per_op_text, rate_text, rows_csv, speedup_text};
 use lab_core::experiment::params::QueryIssue;
-use lab_core::report::Execution;
 use leptos::prelude::*;
 use measure::{measure, Plan, Results, Row, Section};
-use serde::Serialize;
 use std::sync::Arc;
 
 /// Experiment name in the JSON export.
 pub const NAME: &str = "browser-bench";
 
 /// What the page exports: the plan, the rows, and where they were measured.
-#[derive(Clone, Debug, Serialize)]
-pub struct BenchReport {
-    pub schema: u32,
-    pub experiment: String,
-    pub lab_version: String,
-    pub config: Plan,
-    pub results: Results,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub execution: Option<Execution>,
-}
-
-impl Timed for BenchReport {
-    fn set_execution(&mut self, execution: Execution) {
-        self.execution = Some(execution);
-    }
-
-    fn execution(&self) -> Option<&Execution> {
-        self.execution.as_ref()
-    }
-}
+pub type BenchReport = Measured<Plan, Results>;
 
 /// Reads `quick` (1/true: tiny sizes; 0/false: the full benchmark).
 pub fn quick_from_pairs(pairs: &[(String, String)], issues: &mut Vec<QueryIssue>) -> bool {
@@ -91,14 +70,7 @@ fn task(plan: Plan) -> impl FnOnce(crate::pool::Pool, StatusSink) -> TaskFuture<
                     .iter()
                     .map(|r| (format!("{} ×{}", r.id, r.workers), r.elapsed_ms))
                     .collect(),
-                report: BenchReport {
-                    schema: lab_core::report::SCHEMA,
-                    experiment: NAME.into(),
-                    lab_version: lab_core::LAB_VERSION.into(),
-                    config: plan,
-                    results,
-                    execution: None,
-                },
+                report: BenchReport::new(NAME, plan, results),
             });
             (pool, result)
         })

@@ -17,39 +17,18 @@ use crate::components::progress::ProgressBar;
 use crate::components::report::{execution_text, outcome_view, Download, Downloads, QueryIssues};
 use crate::pages::benchmark::quick_from_pairs;
 use crate::query::{encode_query, PageOptions};
-use crate::runner::{Finished, Outcome, Runner, Status, StatusSink, TaskFuture, Timed};
+use crate::runner::{Finished, Measured, Outcome, Runner, Status, StatusSink, TaskFuture};
 use claims::{claims, claims_csv, Claim};
 use diagram::{diagram_svg, Layout};
-use lab_core::report::Execution;
 use leptos::prelude::*;
 use measure::{measure, Measurements, Plan};
-use serde::Serialize;
 use std::sync::Arc;
 
 /// Experiment name in the JSON export.
 pub const NAME: &str = "overview";
 
 /// What "Measure" exports: the plan, the measurements, and where.
-#[derive(Clone, Debug, Serialize)]
-pub struct OverviewReport {
-    pub schema: u32,
-    pub experiment: String,
-    pub lab_version: String,
-    pub config: Plan,
-    pub results: Measurements,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub execution: Option<Execution>,
-}
-
-impl Timed for OverviewReport {
-    fn set_execution(&mut self, execution: Execution) {
-        self.execution = Some(execution);
-    }
-
-    fn execution(&self) -> Option<&Execution> {
-        self.execution.as_ref()
-    }
-}
+pub type OverviewReport = Measured<Plan, Measurements>;
 
 fn task(plan: Plan) -> impl FnOnce(crate::pool::Pool, StatusSink) -> TaskFuture<OverviewReport> {
     move |mut pool, sink| {
@@ -63,14 +42,7 @@ fn task(plan: Plan) -> impl FnOnce(crate::pool::Pool, StatusSink) -> TaskFuture<
             .await;
             let result = result.map(|results| Finished {
                 phases_ms: Vec::new(),
-                report: OverviewReport {
-                    schema: lab_core::report::SCHEMA,
-                    experiment: NAME.into(),
-                    lab_version: lab_core::LAB_VERSION.into(),
-                    config: plan,
-                    results,
-                    execution: None,
-                },
+                report: OverviewReport::new(NAME, plan, results),
             });
             (pool, result)
         })
