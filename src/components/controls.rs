@@ -305,3 +305,46 @@ pub fn fanout_field(form: Form, nodes_max: u32) -> FieldSpec {
     });
     FieldSpec::number("fanout", "Fan-out", hint)
 }
+
+/// The workload fields every experiment shares (the engine's `workload` and
+/// `ft_*` keys): a workload select — synthetic fine-tunes (the default) or
+/// the seed lab's Gaussian tensors — and the fine-tune parameters. Model
+/// files are chosen with the real-weights picker, not here.
+pub fn workload_fields() -> Vec<FieldSpec> {
+    vec![
+        FieldSpec::choice(
+            "workload",
+            "Workload",
+            &[
+                ("finetune", "synthetic fine-tunes"),
+                ("gaussian", "Gaussian tensors (seed lab)"),
+            ],
+            String::new(),
+        ),
+        FieldSpec::number(
+            "ft_rank",
+            "Fine-tune: rank",
+            "task-vector rank, 1…256 (capped at dim)".to_string(),
+        ),
+        FieldSpec::decimal(
+            "ft_scale",
+            "Fine-tune: scale",
+            "task-vector size".to_string(),
+        ),
+        FieldSpec::decimal(
+            "ft_sparsity",
+            "Fine-tune: sparsity",
+            "share of zeros".to_string(),
+        ),
+        FieldSpec::decimal(
+            "ft_overlap",
+            "Fine-tune: overlap",
+            "shared directions".to_string(),
+        ),
+        FieldSpec::decimal(
+            "ft_noise",
+            "Fine-tune: noise",
+            "per-model noise".to_string(),
+        ),
+    ]
+}

@@ -5,7 +5,7 @@
 use crate::browser;
 use crate::components::chart::ConvergenceChart;
 use crate::components::controls::{
-    fanout_field, protocol_field, strategy_field, Controls, FieldSpec, Form,
+    fanout_field, protocol_field, strategy_field, workload_fields, Controls, FieldSpec, Form,
 };
 use crate::components::network::{NetworkView, Trace};
 use crate::components::progress::ProgressBar;
@@ -121,7 +121,7 @@ fn fields(form: Form) -> (Vec<FieldSpec>, Vec<FieldSpec>) {
         FieldSpec::number("seed", "Seed", "0…2⁵³−1".to_string()),
     ];
     let none = String::new;
-    let advanced = vec![
+    let mut advanced = vec![
         FieldSpec::number("rounds_max", "Rounds at most", "1…10,000".to_string()),
         FieldSpec::choice(
             "resolve",
@@ -144,37 +144,8 @@ fn fields(form: Form) -> (Vec<FieldSpec>, Vec<FieldSpec>) {
             &[("full", "full state"), ("delta", "deltas (request/reply)")],
             none(),
         ),
-        FieldSpec::choice(
-            "workload",
-            "Workload",
-            &[
-                ("gaussian", "Gaussian tensors"),
-                ("finetune", "synthetic fine-tunes"),
-            ],
-            none(),
-        ),
-        FieldSpec::number("ft_rank", "Fine-tune: rank", "task-vector rank".to_string()),
-        FieldSpec::decimal(
-            "ft_scale",
-            "Fine-tune: scale",
-            "task-vector size".to_string(),
-        ),
-        FieldSpec::decimal(
-            "ft_sparsity",
-            "Fine-tune: sparsity",
-            "share of zeros".to_string(),
-        ),
-        FieldSpec::decimal(
-            "ft_overlap",
-            "Fine-tune: overlap",
-            "shared directions".to_string(),
-        ),
-        FieldSpec::decimal(
-            "ft_noise",
-            "Fine-tune: noise",
-            "per-model noise".to_string(),
-        ),
     ];
+    advanced.extend(workload_fields());
     (main, advanced)
 }
 

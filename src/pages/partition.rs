@@ -7,7 +7,7 @@
 //! function `lab-cli partition` calls), so its fingerprint is `lab-cli`'s.
 
 use crate::components::controls::{
-    fanout_field, protocol_field, strategy_field, Controls, FieldSpec, Form,
+    fanout_field, protocol_field, strategy_field, workload_fields, Controls, FieldSpec, Form,
 };
 use crate::components::progress::ProgressBar;
 use crate::components::report::{
@@ -82,7 +82,7 @@ fn fields(form: Form) -> (Vec<FieldSpec>, Vec<FieldSpec>) {
         strategy_field(form),
         FieldSpec::number("seed", "Seed", "0…2⁵³−1".to_string()),
     ];
-    let advanced = vec![
+    let mut advanced = vec![
         FieldSpec::decimal(
             "loss",
             "Message loss while partitioned",
@@ -100,6 +100,7 @@ fn fields(form: Form) -> (Vec<FieldSpec>, Vec<FieldSpec>) {
         ),
         FieldSpec::number("rounds_max", "Rounds at most", "1…10,000".to_string()),
     ];
+    advanced.extend(workload_fields());
     (main, advanced)
 }
 

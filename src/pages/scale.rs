@@ -10,7 +10,9 @@
 
 mod chart;
 
-use crate::components::controls::{protocol_field, strategy_field, Controls, FieldSpec, Form};
+use crate::components::controls::{
+    protocol_field, strategy_field, workload_fields, Controls, FieldSpec, Form,
+};
 use crate::components::progress::{format_duration, ProgressBar};
 use crate::components::report::{
     execution_of, outcome_view, stem, Download, Downloads, FingerprintBox, QueryIssues, Reproduce,
@@ -255,10 +257,11 @@ fn fields(form: Form) -> (Vec<FieldSpec>, Vec<FieldSpec>) {
             "peers per node per round (capped at n − 1)".to_string(),
         ),
     ];
-    let advanced = vec![
+    let mut advanced = vec![
         strategy_field(form),
         FieldSpec::number("seed", "Seed", "0…2⁵³−1".to_string()),
     ];
+    advanced.extend(workload_fields());
     (main, advanced)
 }
 

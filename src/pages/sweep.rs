@@ -10,7 +10,9 @@
 mod chart;
 
 use crate::browser;
-use crate::components::controls::{fanout_field, protocol_field, Controls, FieldSpec, Form};
+use crate::components::controls::{
+    fanout_field, protocol_field, workload_fields, Controls, FieldSpec, Form,
+};
 use crate::components::progress::ProgressBar;
 use crate::components::report::{
     execution_of, outcome_view, stem, Download, Downloads, FingerprintBox, QueryIssues, Reproduce,
@@ -121,11 +123,12 @@ fn fields(form: Form) -> (Vec<FieldSpec>, Vec<FieldSpec>) {
         fanout_field(form, NODES_BROWSER_MAX),
         FieldSpec::number("seed", "Seed", "0…2⁵³−1".to_string()),
     ];
-    let advanced = vec![FieldSpec::text(
+    let mut advanced = vec![FieldSpec::text(
         "strategies",
         "Strategies by name",
         "comma-separated; empty = every strategy; follows the checkboxes above".to_string(),
     )];
+    advanced.extend(workload_fields());
     (main, advanced)
 }
 

@@ -9,7 +9,9 @@
 
 mod chart;
 
-use crate::components::controls::{fanout_field, strategy_field, Controls, FieldSpec, Form};
+use crate::components::controls::{
+    fanout_field, strategy_field, workload_fields, Controls, FieldSpec, Form,
+};
 use crate::components::progress::ProgressBar;
 use crate::components::report::{
     execution_of, outcome_view, stem, Download, Downloads, FingerprintBox, QueryIssues, Reproduce,
@@ -284,11 +286,12 @@ fn fields(form: Form) -> (Vec<FieldSpec>, Vec<FieldSpec>) {
                 .to_string(),
         ),
     ]);
-    let advanced = vec![FieldSpec::number(
+    let mut advanced = vec![FieldSpec::number(
         "rounds_max",
         "Rounds at most",
         format!("1…{}", group(ROUNDS_MAX as u64)),
     )];
+    advanced.extend(workload_fields());
     (main, advanced)
 }
 

@@ -11,6 +11,7 @@ mod scale;
 mod suite;
 mod sweep;
 mod trust;
+mod workload;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

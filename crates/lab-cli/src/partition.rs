@@ -1,7 +1,12 @@
-//! `lab-cli partition`: Experiment 2.
+//! `lab-cli partition`: Experiment 2, on synthetic tensors or on one tensor
+//! of real `.safetensors` files (`--weights`).
 
 use crate::invalid;
-use lab_core::experiment::partition::{parse_phases, run_with, PartitionConfig, PartitionReport};
+use crate::workload::{describe, print_files, Weights, WorkloadArgs};
+use lab_core::experiment::convergence::FileTensors;
+use lab_core::experiment::partition::{
+    parse_phases, run_with_tensors, PartitionConfig, PartitionReport, FIELDS,
+};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -41,6 +46,8 @@ pub struct Args {
     /// Give up after this many rounds.
     #[arg(long, default_value_t = 1000)]
     rounds_max: u32,
+    #[command(flatten)]
+    workload: WorkloadArgs,
     /// In-process executors (the fingerprint must not depend on it).
     #[arg(long, default_value_t = 1)]
     executors: u32,
@@ -50,8 +57,10 @@ pub struct Args {
 }
 
 impl Args {
-    fn config(&self) -> Result<PartitionConfig, String> {
-        let config = PartitionConfig {
+    /// The config and, with `--weights`, the loaded tensors (`Ok(None)`
+    /// after listing the files' common tensors).
+    fn config(&self) -> Result<Option<(PartitionConfig, Option<FileTensors>)>, String> {
+        let mut config = PartitionConfig {
             nodes: self.nodes,
             dim: self.dim,
             protocol: self
@@ -66,22 +75,29 @@ impl Args {
             duplicate: self.duplicate,
             delay_max: self.delay_max,
             rounds_max: self.rounds_max,
+            ..PartitionConfig::default()
+        };
+        let tensors = match self.workload.configure(FIELDS, &mut config)? {
+            Weights::Synthetic => None,
+            Weights::Listed => return Ok(None),
+            Weights::Loaded(t) => Some(t),
         };
         config.validate().map_err(|e| e.to_string())?;
-        Ok(config)
+        Ok(Some((config, tensors)))
     }
 }
 
 pub fn run(args: &Args) -> ExitCode {
-    let config = match args.config() {
-        Ok(c) => c,
+    let (config, tensors) = match args.config() {
+        Ok(Some(c)) => c,
+        Ok(None) => return ExitCode::from(2),
         Err(reason) => return invalid(reason),
     };
     if let Err(reason) = crate::check_executors(args.executors) {
         return invalid(reason);
     }
     let started = Instant::now();
-    let mut report = match run_with(&config, args.executors) {
+    let mut report = match run_with_tensors(&config, args.executors, tensors.as_ref()) {
         Ok(r) => r,
         Err(e) => return invalid(e),
     };
@@ -92,9 +108,15 @@ pub fn run(args: &Args) -> ExitCode {
 fn print_table(r: &PartitionReport) {
     let c = &r.config;
     println!(
-        "Experiment 2 — partition and healing: {} nodes, {}×{}, {} (fan-out {}), strategy {}, seed {}",
-        c.nodes, c.dim, c.dim, c.protocol.name(), c.fanout, c.strategy, c.seed
+        "Experiment 2 — partition and healing: {} nodes, {}, {} (fan-out {}), strategy {}, seed {}",
+        c.nodes,
+        describe(&c.workload, &c.finetune, c.dim),
+        c.protocol.name(),
+        c.fanout,
+        c.strategy,
+        c.seed
     );
+    print_files(&c.workload);
     println!();
     for p in &r.results.phases {
         println!(

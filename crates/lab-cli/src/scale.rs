@@ -2,8 +2,9 @@
 //! timings measured here (the engine has no clock).
 
 use crate::invalid;
+use crate::workload::{describe, print_files, Weights, WorkloadArgs};
 use lab_core::experiment::scale::{
-    assemble, join_pair, loglog_slope, run_point, ScaleConfig, ScaleReport,
+    assemble, join_pair, loglog_slope, run_point_with, ScaleConfig, ScaleReport, FIELDS,
 };
 use lab_core::experiment::sweep::{PreparedResolve, SweepConfig};
 use std::hint::black_box;
@@ -34,6 +35,8 @@ pub struct Args {
     /// Seed.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    #[command(flatten)]
+    workload: WorkloadArgs,
     /// Print the schema-1 JSON report instead of a table.
     #[arg(long)]
     json: bool,
@@ -67,7 +70,7 @@ pub fn run(args: &Args) -> ExitCode {
         Ok(p) => p,
         Err(e) => return invalid(format!("--protocol: {e}")),
     };
-    let config = ScaleConfig {
+    let mut config = ScaleConfig {
         sizes,
         dim: args.dim,
         orderings: args.orderings,
@@ -75,6 +78,13 @@ pub fn run(args: &Args) -> ExitCode {
         fanout: args.fanout,
         strategy: args.strategy.clone(),
         seed: args.seed,
+        ..ScaleConfig::default()
+    };
+    let tensors = match args.workload.configure(FIELDS, &mut config) {
+        Ok(Weights::Synthetic) => None,
+        Ok(Weights::Listed) => return ExitCode::from(2),
+        Ok(Weights::Loaded(t)) => Some(t),
+        Err(reason) => return invalid(reason),
     };
     if let Err(e) = config.validate() {
         return invalid(e);
@@ -84,7 +94,7 @@ pub fn run(args: &Args) -> ExitCode {
     let mut phases = Vec::new();
     for &n in &config.sizes {
         let t = Instant::now();
-        match run_point(&config, n) {
+        match run_point_with(&config, n, tensors.as_ref()) {
             Ok(p) => points.push(p),
             Err(e) => return invalid(format!("n = {n}: {e}")),
         }
@@ -112,9 +122,12 @@ pub fn run(args: &Args) -> ExitCode {
             nodes: n,
             dim: config.dim,
             strategies: vec![config.strategy.clone()],
+            workload: config.workload.clone(),
+            finetune: config.finetune,
             ..SweepConfig::default()
         };
-        if let Ok(prep) = PreparedResolve::new(&sweep, &config.strategy) {
+        if let Ok(prep) = PreparedResolve::with_tensors(&sweep, &config.strategy, tensors.as_ref())
+        {
             phases.push((
                 format!("resolve_ms:{n}"),
                 time_ns(|| {
@@ -153,9 +166,10 @@ fn phase(r: &ScaleReport, key: &str) -> Option<f64> {
 fn print_table(r: &ScaleReport) {
     let c = &r.config;
     println!(
-        "Experiment 4 — scalability: {} (fan-out {}), {}×{}, {} schedules per size, strategy {}, seed {}",
-        c.protocol.name(), c.fanout, c.dim, c.dim, c.orderings, c.strategy, c.seed
+        "Experiment 4 — scalability: {} (fan-out {}), {}, {} schedules per size, strategy {}, seed {}",
+        c.protocol.name(), c.fanout, describe(&c.workload, &c.finetune, c.dim), c.orderings, c.strategy, c.seed
     );
+    print_files(&c.workload);
     println!();
     println!(
         "{:>6} {:>7} {:>13} {:>9} {:>9} {:>9} {:>12} {:>12} {:>11} {:>10}",

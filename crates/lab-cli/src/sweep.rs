@@ -1,7 +1,11 @@
 //! `lab-cli sweep`: Experiment 3, with per-strategy resolve timings.
 
 use crate::invalid;
-use lab_core::experiment::sweep::{assemble, sweep_one, PreparedResolve, SweepConfig, SweepReport};
+use crate::workload::{describe, print_files, Weights, WorkloadArgs};
+use lab_core::experiment::convergence::FileTensors;
+use lab_core::experiment::sweep::{
+    assemble, sweep_one_with, PreparedResolve, SweepConfig, SweepReport, FIELDS,
+};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -28,6 +32,8 @@ pub struct Args {
     /// Comma-separated strategy names (default: every registered strategy).
     #[arg(long, default_value = "")]
     strategies: String,
+    #[command(flatten)]
+    workload: WorkloadArgs,
     /// Also check each strategy against a directory of reference vector
     /// files (e.g. crates/lab-core/tests/data/vectors).
     #[arg(long)]
@@ -39,8 +45,8 @@ pub struct Args {
 
 /// Median wall time of resolving once, in milliseconds (batches of runs so
 /// coarse clocks still measure something).
-fn time_resolve(config: &SweepConfig, name: &str) -> f64 {
-    let Ok(prepared) = PreparedResolve::new(config, name) else {
+fn time_resolve(config: &SweepConfig, name: &str, tensors: Option<&FileTensors>) -> f64 {
+    let Ok(prepared) = PreparedResolve::with_tensors(config, name, tensors) else {
         return f64::NAN;
     };
     let mut samples = Vec::new();
@@ -61,7 +67,7 @@ fn time_resolve(config: &SweepConfig, name: &str) -> f64 {
 }
 
 pub fn run(args: &Args) -> ExitCode {
-    let config = SweepConfig {
+    let mut config = SweepConfig {
         nodes: args.nodes,
         dim: args.dim,
         orderings: args.orderings,
@@ -78,6 +84,13 @@ pub fn run(args: &Args) -> ExitCode {
             .filter(|s| !s.is_empty())
             .map(String::from)
             .collect(),
+        ..SweepConfig::default()
+    };
+    let tensors = match args.workload.configure(FIELDS, &mut config) {
+        Ok(Weights::Synthetic) => None,
+        Ok(Weights::Listed) => return ExitCode::from(2),
+        Ok(Weights::Loaded(t)) => Some(t),
+        Err(reason) => return invalid(reason),
     };
     if let Err(e) = config.validate() {
         return invalid(e);
@@ -86,11 +99,16 @@ pub fn run(args: &Args) -> ExitCode {
     let mut rows = Vec::new();
     let mut phases = Vec::new();
     for name in config.selected() {
-        match sweep_one(&config, name) {
+        match sweep_one_with(&config, name, tensors.as_ref()) {
             Ok(row) => rows.push(row),
             Err(e) => return invalid(format!("{name}: {e}")),
         }
-        phases.push((format!("resolve:{name}"), time_resolve(&config, name)));
+        if !config.lacks_base_for(name) {
+            phases.push((
+                format!("resolve:{name}"),
+                time_resolve(&config, name, tensors.as_ref()),
+            ));
+        }
     }
     if let Some(dir) = &args.vectors {
         match crate::conform::check_dir(dir) {
@@ -113,14 +131,14 @@ pub fn run(args: &Args) -> ExitCode {
 fn print_table(r: &SweepReport) {
     let c = &r.config;
     println!(
-        "Experiment 3 — strategy sweep: {} nodes, {}×{}, {} orderings, {}, seed {}",
+        "Experiment 3 — strategy sweep: {} nodes, {}, {} orderings, {}, seed {}",
         c.nodes,
-        c.dim,
-        c.dim,
+        describe(&c.workload, &c.finetune, c.dim),
         c.orderings,
         c.protocol.name(),
         c.seed
     );
+    print_files(&c.workload);
     println!();
     println!(
         "{:<26} {:<10} {:>5} {:>9} {:>10} {:>9} {:>14}  model",

@@ -3,7 +3,10 @@
 //! real Ed25519).
 
 use crate::invalid;
-use lab_core::experiment::trust::{parse_protocol, run, Behaviour, TrustConfig, TrustReport};
+use crate::workload::{describe, SyntheticArgs};
+use lab_core::experiment::trust::{
+    parse_protocol, run, Behaviour, TrustConfig, TrustReport, FIELDS,
+};
 use lab_core::report::Execution;
 use lab_core::trust::bench::{Fixture, Measurement, Work};
 use lab_core::trust::Level;
@@ -57,6 +60,11 @@ pub struct TrustArgs {
     /// Also run the reference-semantics contrast model (clearly labelled).
     #[arg(long)]
     reference_contrast: bool,
+    /// The members' tensors: --workload finetune (default) or gaussian, and
+    /// the --ft-* parameters (no model files: Byzantine members derive their
+    /// tensors from the generator).
+    #[command(flatten)]
+    workload: SyntheticArgs,
     /// Print the schema-1 JSON report instead of a table.
     #[arg(long)]
     json: bool,
@@ -79,7 +87,7 @@ pub struct PcoBenchArgs {
 impl TrustArgs {
     fn config(&self) -> Result<TrustConfig, String> {
         let protocol = parse_protocol(&self.protocol).map_err(|e| format!("--protocol: {e}"))?;
-        let c = TrustConfig {
+        let mut c = TrustConfig {
             nodes: self.nodes,
             dim: self.dim,
             equivocators: self.equivocators,
@@ -94,7 +102,9 @@ impl TrustArgs {
             rounds_max: self.rounds_max,
             strategy: self.strategy.clone(),
             reference_contrast: self.reference_contrast,
+            ..TrustConfig::default()
         };
+        self.workload.apply(FIELDS, &mut c)?;
         c.validate().map_err(|e| e.to_string())?;
         Ok(c)
     }
@@ -120,8 +130,8 @@ fn print_table(r: &TrustReport) {
     let c = &r.config;
     let res = &r.results;
     println!(
-        "Experiment E4 — trust: {} members ({} honest), {}×{} tensors, protocol {} (fan-out {}), strategy {}, seed {}",
-        c.nodes, res.honest_nodes, c.dim, c.dim, c.protocol.name(), c.fanout, c.strategy, c.seed
+        "Experiment E4 — trust: {} members ({} honest), {}, protocol {} (fan-out {}), strategy {}, seed {}",
+        c.nodes, res.honest_nodes, describe(&c.workload, &c.finetune, c.dim), c.protocol.name(), c.fanout, c.strategy, c.seed
     );
     println!(
         "Byzantine: {} equivocator, {} corrupter, {} forger, {} replayer, {} outsider, {} silent",

@@ -272,3 +272,277 @@ fn the_shipped_sample_merges() {
         serde_json::json!([128, 129, 3])
     );
 }
+
+// ---------------------------------------------------------------------------
+// The workload flags of partition, sweep and scale (the same as convergence).
+
+#[test]
+fn partition_sweep_and_scale_take_real_weights() {
+    let dir = scratch("weights-experiments");
+    let a = write(
+        &dir,
+        "a.safetensors",
+        &safetensors(&[2, 3], &[1., 2., 3., 4., 5., 6.]),
+    );
+    let b = write(
+        &dir,
+        "b.safetensors",
+        &safetensors(&[2, 3], &[0., 2., 0., 4., 0., 6.]),
+    );
+    let c = write(
+        &dir,
+        "c.safetensors",
+        &safetensors(&[2, 3], &[3., 1., 4., 1., 5., 9.]),
+    );
+    let base = write(&dir, "base.safetensors", &safetensors(&[2, 3], &[1.; 6]));
+    let weights = ["--weights", &a, &b, &c, "--tensor", "w"];
+    let with = |head: &[&str], tail: &[&str]| -> Vec<String> {
+        head.iter()
+            .chain(&weights)
+            .chain(tail)
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let run = |args: Vec<String>| json(&args.iter().map(String::as_str).collect::<Vec<_>>());
+
+    // Partition: node i contributes file i mod 3; executors do not matter.
+    let p = with(
+        &["partition", "--nodes", "7", "--phases", "mod:2@1-10"],
+        &[],
+    );
+    let one = run(p.clone());
+    let mut more = p.clone();
+    more.extend(["--executors".to_string(), "3".to_string()]);
+    assert_eq!(one["fingerprint"], run(more)["fingerprint"]);
+    assert_eq!(one["verdict"]["passed"], true);
+    let files = &one["config"]["workload"]["files"];
+    assert_eq!(files["files"][2]["name"], "c.safetensors");
+    assert_eq!(
+        files["files"][0]["tensor_digest"].as_str().unwrap().len(),
+        64
+    );
+    // The same files through convergence give the same merged model.
+    let conv = run(with(
+        &["convergence", "--nodes", "7", "--protocol", "push-pull"],
+        &[],
+    ));
+    assert_eq!(
+        one["results"]["oracle_resolved_digest"],
+        conv["results"]["oracle_resolved_digest"]
+    );
+
+    // Sweep: strategies that need a base are "not applicable" without one.
+    let s = run(with(
+        &["sweep", "--nodes", "4", "--orderings", "1"],
+        &["--strategies", "weight_average,task_arithmetic"],
+    ));
+    assert_eq!(s["verdict"]["passed"], true);
+    assert_eq!(s["config"]["workload"]["files"]["tensor"], "w");
+    let rows = s["results"]["rows"].as_array().unwrap();
+    assert_eq!(rows[0]["layer1_converged"], true);
+    assert!(rows[1]["problem"].as_str().unwrap().contains("base"));
+    let s = run(with(
+        &["sweep", "--nodes", "4", "--orderings", "1"],
+        &["--strategies", "task_arithmetic", "--base", &base],
+    ));
+    assert_eq!(s["results"]["rows"][0]["layer1_converged"], true);
+    assert_eq!(
+        s["config"]["workload"]["files"]["base"]["name"],
+        "base.safetensors"
+    );
+
+    // Scale: every size must hold every file.
+    let sc = run(with(&["scale", "--sizes", "3,6", "--orderings", "1"], &[]));
+    assert_eq!(sc["verdict"]["passed"], true);
+    assert_eq!(sc["results"]["points"].as_array().unwrap().len(), 2);
+    let out = lab(&with(&["scale", "--sizes", "2,6"], &[])
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 3 nodes"));
+    // Without --tensor the common tensors are listed (exit 2).
+    let out = lab(&["partition", "--weights", &a, &b]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("pick one with --tensor"));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn workload_flags_choose_fine_tunes_or_gaussian_everywhere() {
+    let small: [(&str, &[&str]); 4] = [
+        (
+            "convergence",
+            &["--nodes", "4", "--dim", "4", "--orderings", "1"],
+        ),
+        (
+            "partition",
+            &["--nodes", "6", "--dim", "4", "--phases", "mod:2@1-8"],
+        ),
+        (
+            "sweep",
+            &[
+                "--nodes",
+                "3",
+                "--dim",
+                "4",
+                "--orderings",
+                "1",
+                "--strategies",
+                "weight_average",
+            ],
+        ),
+        (
+            "scale",
+            &["--sizes", "2,4", "--dim", "4", "--orderings", "1"],
+        ),
+    ];
+    for (cmd, args) in small {
+        let base: Vec<&str> = std::iter::once(cmd).chain(args.iter().copied()).collect();
+        // Fine-tunes by default, recorded in the config.
+        let d = json(&base);
+        assert_eq!(d["config"]["workload"], "fine-tune", "{cmd}");
+        assert_eq!(d["config"]["finetune"]["rank"], 4, "{cmd}");
+        let mut g = base.clone();
+        g.extend(["--workload", "gaussian"]);
+        let g = json(&g);
+        assert_eq!(g["config"]["workload"], "gaussian", "{cmd}");
+        assert_ne!(g["fingerprint"], d["fingerprint"], "{cmd}");
+        let mut f = base.clone();
+        f.extend([
+            "--ft-rank",
+            "2",
+            "--ft-sparsity",
+            "0.5",
+            "--ft-overlap",
+            "0.9",
+        ]);
+        let f = json(&f);
+        assert_eq!(f["config"]["finetune"]["rank"], 2, "{cmd}");
+        assert_eq!(f["config"]["finetune"]["sparsity"], 0.5, "{cmd}");
+        assert_ne!(f["fingerprint"], d["fingerprint"], "{cmd}");
+        // Bad values name their flag, on one line, exit 2.
+        for (flag, value) in [
+            ("--ft-rank", "0"),
+            ("--workload", "uniform"),
+            ("--ft-scale", "NaN"),
+        ] {
+            let mut bad = base.clone();
+            bad.extend([flag, value]);
+            let out = lab(&bad);
+            assert_eq!(out.status.code(), Some(2), "{cmd} {flag} {value}");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                err.contains(flag) || err.contains(&flag[2..].replace('-', "_")),
+                "{cmd}: {err}"
+            );
+            assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        }
+    }
+}
+
+#[test]
+fn a_derived_suite_runs_fine_tunes() {
+    let out = lab(&["suite", "--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    // The seed preset keeps Gaussian tensors (checked in lab-core's tests:
+    // running it takes minutes); a derived suite records fine-tunes.
+    let r = json(&[
+        "suite",
+        "--nodes",
+        "4",
+        "--dim",
+        "3",
+        "--orderings",
+        "1",
+        "--partitions",
+        "2",
+    ]);
+    assert_eq!(r["config"]["convergence"]["workload"], "fine-tune");
+    assert_eq!(r["config"]["scale"]["workload"], "fine-tune");
+}
+
+#[test]
+fn each_configs_printed_command_reproduces_its_fingerprint() {
+    use lab_core::experiment::convergence::{self, ConvergenceConfig, WorkloadKind};
+    use lab_core::experiment::{partition, scale, sweep};
+    let args =
+        |cmd: String| -> Vec<String> { cmd.split_whitespace().skip(1).map(String::from).collect() };
+    let fingerprint = |cmd: String| {
+        let a = args(cmd);
+        json(&a.iter().map(String::as_str).collect::<Vec<_>>())["fingerprint"].clone()
+    };
+    for workload in [WorkloadKind::FineTune, WorkloadKind::Gaussian] {
+        let c = ConvergenceConfig {
+            nodes: 5,
+            dim: 4,
+            orderings: 1,
+            workload: workload.clone(),
+            ..ConvergenceConfig::default()
+        };
+        let r = convergence::run(&c).unwrap();
+        assert_eq!(fingerprint(c.cli_command()), r.fingerprint.as_str());
+        let p = partition::PartitionConfig {
+            nodes: 6,
+            dim: 4,
+            phases: partition::parse_phases("mod:2@1-8").unwrap(),
+            workload: workload.clone(),
+            ..Default::default()
+        };
+        let r = partition::run(&p).unwrap();
+        assert_eq!(fingerprint(p.cli_command()), r.fingerprint.as_str());
+        let s = sweep::SweepConfig {
+            nodes: 3,
+            dim: 4,
+            orderings: 1,
+            strategies: vec!["weight_average".into(), "ties".into()],
+            workload: workload.clone(),
+            ..Default::default()
+        };
+        let r = sweep::run(&s).unwrap();
+        assert_eq!(fingerprint(s.cli_command()), r.fingerprint.as_str());
+        let sc = scale::ScaleConfig {
+            sizes: vec![2, 4],
+            dim: 4,
+            orderings: 1,
+            workload,
+            ..Default::default()
+        };
+        let r = scale::run(&sc).unwrap();
+        assert_eq!(fingerprint(sc.cli_command()), r.fingerprint.as_str());
+    }
+}
+
+#[test]
+fn trust_takes_the_synthetic_workload_flags() {
+    let small = [
+        "trust",
+        "--nodes",
+        "5",
+        "--dim",
+        "3",
+        "--forgers",
+        "0",
+        "--replayers",
+        "0",
+        "--silent",
+        "0",
+        "--rounds-max",
+        "40",
+    ];
+    let d = json(&small);
+    assert_eq!(d["config"]["workload"], "fine-tune");
+    let mut g = small.to_vec();
+    g.extend(["--workload", "gaussian"]);
+    let g = json(&g);
+    assert_eq!(g["config"]["workload"], "gaussian");
+    assert_ne!(g["fingerprint"], d["fingerprint"]);
+    let mut bad = small.to_vec();
+    bad.extend(["--ft-rank", "0"]);
+    let out = lab(&bad);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ft_rank"));
+    // No model files for trust.
+    let out = lab(&["trust", "--weights", "a.safetensors"]);
+    assert_eq!(out.status.code(), Some(2));
+}

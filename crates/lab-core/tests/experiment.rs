@@ -344,6 +344,7 @@ fn delta_anti_entropy_reaches_the_same_state_with_fewer_bytes() {
 fn the_finetune_workload_converges_and_changes_the_models() {
     let g = ConvergenceConfig {
         dim: 8,
+        workload: WorkloadKind::Gaussian,
         ..config(12, Protocol::PushPull, 1)
     };
     let f = ConvergenceConfig {
@@ -367,13 +368,29 @@ fn the_finetune_workload_converges_and_changes_the_models() {
     assert!(f.cli_command().contains("--workload finetune --ft-rank 4"));
     let bad = ConvergenceConfig {
         finetune: FineTuneParams {
-            rank: 9,
+            rank: 0,
             ..FineTuneParams::default()
         },
-        ..f
+        ..f.clone()
     };
     assert!(matches!(run(&bad), Err(LabError::Config(_))));
     let (_, issues) =
         ConvergenceConfig::from_query(&pairs(&[("workload", "finetune"), ("ft_scale", "NaN")]));
     assert_eq!(issues[0].key, "ft_scale");
+    // Fine-tunes are the default; a rank above the side is capped at it.
+    assert_eq!(
+        ConvergenceConfig::default().workload,
+        WorkloadKind::FineTune
+    );
+    let capped = ConvergenceConfig {
+        dim: 2,
+        finetune: FineTuneParams {
+            rank: 9,
+            ..FineTuneParams::default()
+        },
+        ..f
+    };
+    assert!(run(&capped).unwrap().verdict.passed);
+    let (_, issues) = ConvergenceConfig::from_query(&pairs(&[("ft_rank", "257")]));
+    assert_eq!(issues[0].key, "ft_rank");
 }

@@ -276,7 +276,7 @@ fn configs_round_trip_and_links_refuse_files() {
     );
     // A permalink cannot carry the files: it says so and falls back.
     let (back, issues) = ConvergenceConfig::from_query(&config.to_query());
-    assert_eq!(back.workload, WorkloadKind::Gaussian);
+    assert_eq!(back.workload, WorkloadKind::default());
     assert_eq!(issues.len(), 1);
     assert!(
         issues[0].message.contains("cannot travel in a link"),
@@ -395,5 +395,265 @@ proptest! {
             let report = run_files(&config, tensors, 1);
             prop_assert!(report.map(|r| r.verdict.passed).unwrap_or(false));
         }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Partition, sweep and scale on the same model files (node i contributes
+// file i mod F everywhere) and on the default fine-tune workload.
+
+mod other_experiments {
+    use super::{load, model};
+    use lab_core::experiment::convergence::{FineTuneParams, WorkloadKind};
+    use lab_core::experiment::partition::{self, parse_phases, PartitionConfig};
+    use lab_core::experiment::scale::{self, ScaleConfig};
+    use lab_core::experiment::sweep::{self, SweepConfig};
+    use lab_core::sim::Protocol;
+    use lab_core::LabError;
+
+    /// Three small "fine-tunes" and the config-free tensors of each.
+    fn three() -> (
+        lab_core::experiment::convergence::FileWorkload,
+        lab_core::experiment::convergence::FileTensors,
+    ) {
+        let (a, b, c) = (model(0.0), model(1.0), model(-2.0));
+        load(&[("a", &a), ("b", &b), ("c", &c)], None, None).unwrap()
+    }
+
+    #[test]
+    fn partition_heals_on_model_files_and_records_them() {
+        let (files, tensors) = three();
+        let config = PartitionConfig {
+            nodes: 7,
+            protocol: Protocol::PushPull,
+            phases: parse_phases("mod:2@1-12").unwrap(),
+            workload: WorkloadKind::Files(files.clone()),
+            ..PartitionConfig::default()
+        };
+        config.validate().unwrap();
+        assert!(config
+            .cli_command()
+            .contains(" --weights a b c --tensor layer.weight"));
+        let one = partition::run_with_tensors(&config, 1, Some(&tensors)).unwrap();
+        assert!(one.verdict.passed, "{:#?}", one.verdict);
+        assert_eq!(one.config.workload, WorkloadKind::Files(files.clone()));
+        let three = partition::run_with_tensors(&config, 3, Some(&tensors)).unwrap();
+        assert_eq!(one.fingerprint, three.fingerprint);
+        // The healed model is the one convergence merges from the same files.
+        let conv = super::config_for(files.clone(), 7, Protocol::PushPull);
+        let c = super::run_files(&conv, tensors.clone(), 1).unwrap();
+        assert_eq!(
+            one.results.oracle_resolved_digest,
+            c.results.oracle_resolved_digest
+        );
+        // The seed lab's all-pairs partition mode takes files too.
+        let all_pairs = PartitionConfig {
+            protocol: Protocol::AllPairs,
+            phases: parse_phases("mod:2@1-2").unwrap(),
+            ..config.clone()
+        };
+        let r = partition::run_with_tensors(&all_pairs, 1, Some(&tensors)).unwrap();
+        assert!(r.verdict.passed, "{:#?}", r.verdict);
+        assert_eq!(
+            r.results.oracle_resolved_digest,
+            c.results.oracle_resolved_digest
+        );
+        // Without its tensors, or with other tensors: a typed error.
+        assert!(matches!(partition::run(&config), Err(LabError::Config(_))));
+        let (_, other) = load(
+            &[("a", &model(0.0)), ("b", &model(1.0)), ("c", &model(5.0))],
+            None,
+            None,
+        )
+        .unwrap();
+        let err = partition::run_with_tensors(&config, 1, Some(&other))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("file 'c'"), "{err}");
+        // More files than nodes is refused by validation.
+        let few = PartitionConfig {
+            nodes: 2,
+            phases: parse_phases("halves@1-5").unwrap(),
+            ..config
+        };
+        assert!(few.validate().is_err());
+    }
+
+    #[test]
+    fn sweep_on_model_files_skips_base_strategies_without_a_base() {
+        let (files, tensors) = three();
+        let config = SweepConfig {
+            nodes: 4,
+            orderings: 1,
+            strategies: vec![
+                "weight_average".into(),
+                "task_arithmetic".into(),
+                "median:paper".into(),
+            ],
+            workload: WorkloadKind::Files(files),
+            ..SweepConfig::default()
+        };
+        config.validate().unwrap();
+        let r = sweep::run_with_tensors(&config, Some(&tensors)).unwrap();
+        assert!(r.verdict.passed, "{:#?}", r.verdict);
+        let row = |n: &str| r.results.rows.iter().find(|x| x.strategy == n).unwrap();
+        assert!(row("weight_average").layer1_converged);
+        assert!(row("median:paper").layer1_converged);
+        let ta = row("task_arithmetic");
+        assert!(!ta.layer1_converged);
+        assert!(ta.problem.as_deref().unwrap().contains("base"), "{ta:?}");
+        // Pairwise merging of the real tensors drifts from the set merge.
+        let nc = row("weight_average").negative_control.as_ref().unwrap();
+        assert!(nc.distinct_models > 1 && nc.max_deviation_from_layer2 > 0.0);
+        assert!(sweep::run(&config).is_err(), "files need their tensors");
+
+        // With a base file, every strategy that needs one runs.
+        let (a, b, c, base) = (model(0.0), model(1.0), model(-2.0), model(0.5));
+        let (files, tensors) = load(
+            &[("a", &a), ("b", &b), ("c", &c)],
+            Some(("base", &base)),
+            None,
+        )
+        .unwrap();
+        let with_base = SweepConfig {
+            strategies: vec!["task_arithmetic".into(), "ties:paper".into()],
+            workload: WorkloadKind::Files(files),
+            ..config
+        };
+        let r = sweep::run_with_tensors(&with_base, Some(&tensors)).unwrap();
+        assert!(r.verdict.passed, "{:#?}", r.verdict);
+        assert!(
+            r.results.rows.iter().all(|x| x.layer1_converged),
+            "{:#?}",
+            r.results.rows
+        );
+    }
+
+    #[test]
+    fn scale_on_model_files_needs_enough_nodes_at_every_size() {
+        let (files, tensors) = three();
+        let config = ScaleConfig {
+            sizes: vec![3, 5, 8],
+            orderings: 2,
+            workload: WorkloadKind::Files(files),
+            ..ScaleConfig::default()
+        };
+        config.validate().unwrap();
+        let r = scale::run_with_tensors(&config, Some(&tensors)).unwrap();
+        assert!(r.verdict.passed, "{:#?}", r.verdict);
+        // Tensor bytes follow the file tensor (12 elements), not `dim`.
+        let p = &r.results.points[0];
+        assert_eq!(p.tensor_bytes, 3 * 2 * 8 * 12);
+        let small = ScaleConfig {
+            sizes: vec![2, 4],
+            ..config
+        };
+        assert!(small.validate().is_err(), "2 nodes cannot hold 3 files");
+    }
+
+    #[test]
+    fn every_experiment_runs_fine_tunes_by_default_and_gaussian_on_request() {
+        let ft = FineTuneParams::default();
+        let p = PartitionConfig {
+            nodes: 9,
+            dim: 6,
+            ..PartitionConfig::default()
+        };
+        let s = SweepConfig {
+            nodes: 4,
+            dim: 6,
+            orderings: 1,
+            strategies: vec![
+                "weight_average".into(),
+                "ties:paper".into(),
+                "dare:paper".into(),
+            ],
+            ..SweepConfig::default()
+        };
+        let sc = ScaleConfig {
+            sizes: vec![2, 4, 8],
+            dim: 6,
+            orderings: 2,
+            ..ScaleConfig::default()
+        };
+        assert_eq!(p.workload, WorkloadKind::FineTune);
+        assert_eq!(s.workload, WorkloadKind::FineTune);
+        assert_eq!(sc.workload, WorkloadKind::FineTune);
+        for cmd in [p.cli_command(), s.cli_command(), sc.cli_command()] {
+            assert!(cmd.contains(" --workload finetune --ft-rank 4"), "{cmd}");
+        }
+        let pf = partition::run(&p).unwrap();
+        let sf = sweep::run(&s).unwrap();
+        let scf = scale::run(&sc).unwrap();
+        for (name, passed) in [
+            ("partition", pf.verdict.passed),
+            ("sweep", sf.verdict.passed),
+            ("scale", scf.verdict.passed),
+        ] {
+            assert!(passed, "{name} on fine-tunes");
+        }
+        let gaussian = |w: &mut WorkloadKind| *w = WorkloadKind::Gaussian;
+        let (mut pg, mut sg, mut scg) = (p.clone(), s.clone(), sc.clone());
+        gaussian(&mut pg.workload);
+        gaussian(&mut sg.workload);
+        gaussian(&mut scg.workload);
+        assert!(pg.cli_command().ends_with(" --workload gaussian"));
+        let pgr = partition::run(&pg).unwrap();
+        let sgr = sweep::run(&sg).unwrap();
+        let scgr = scale::run(&scg).unwrap();
+        assert!(pgr.verdict.passed && sgr.verdict.passed && scgr.verdict.passed);
+        assert_ne!(pgr.fingerprint, pf.fingerprint);
+        assert_ne!(sgr.fingerprint, sf.fingerprint);
+        assert_ne!(scgr.fingerprint, scf.fingerprint);
+        // Different fine-tune parameters, different merged models.
+        let sparse = SweepConfig {
+            finetune: FineTuneParams {
+                sparsity: 0.5,
+                ..ft
+            },
+            ..s.clone()
+        };
+        let r = sweep::run(&sparse).unwrap();
+        assert_ne!(
+            r.results.rows[0].resolved_digest,
+            sf.results.rows[0].resolved_digest
+        );
+    }
+
+    #[test]
+    fn workload_fields_round_trip_through_links() {
+        let ft = FineTuneParams {
+            rank: 3,
+            scale: 0.5,
+            sparsity: 0.75,
+            overlap: 0.5,
+            noise: 0.25,
+        };
+        let p = PartitionConfig {
+            finetune: ft,
+            ..PartitionConfig::default()
+        };
+        let (back, issues) = PartitionConfig::from_query(&p.to_query());
+        assert!(issues.is_empty(), "{issues:?}");
+        assert_eq!(back, p);
+        let s = SweepConfig {
+            workload: WorkloadKind::Gaussian,
+            ..SweepConfig::default()
+        };
+        let q = s.to_query();
+        assert!(q.contains(&("workload".into(), "gaussian".into())));
+        assert_eq!(SweepConfig::from_query(&q).0, s);
+        let sc = ScaleConfig {
+            finetune: ft,
+            ..ScaleConfig::default()
+        };
+        assert!(sc
+            .to_query()
+            .contains(&("ft_sparsity".into(), "0.75".into())));
+        assert_eq!(ScaleConfig::from_query(&sc.to_query()).0, sc);
+        // A link cannot carry files: it falls back to the default, loudly.
+        let (c, issues) = ScaleConfig::from_query(&[("workload".into(), "files".into())]);
+        assert_eq!(c.workload, WorkloadKind::FineTune);
+        assert_eq!(issues[0].key, "workload");
     }
 }

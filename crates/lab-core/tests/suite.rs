@@ -1,5 +1,6 @@
 //! The full suite and its seed preset.
 
+use lab_core::experiment::convergence::WorkloadKind;
 use lab_core::experiment::suite::{run, SuiteConfig};
 use lab_core::sim::faults::PartitionShape;
 use lab_core::sim::Protocol;
@@ -23,6 +24,30 @@ fn the_seed_preset_is_the_seed_labs_default_suite() {
     assert_eq!((s.sweep.nodes, s.sweep.dim), (10, 64));
     assert_eq!(s.scale.sizes, vec![2, 5, 10, 20, 30]);
     assert!(s.validate().is_ok());
+}
+
+#[test]
+fn the_seed_preset_keeps_the_seed_labs_gaussian_workload() {
+    let s = SuiteConfig::seed_preset();
+    for (name, w) in [
+        ("convergence", &s.convergence.workload),
+        ("partition", &s.partition.workload),
+        ("sweep", &s.sweep.workload),
+        ("scale", &s.scale.workload),
+    ] {
+        assert_eq!(*w, WorkloadKind::Gaussian, "{name}");
+    }
+    // Every other suite (and every experiment by default) runs fine-tunes.
+    let d = SuiteConfig::derived(30, 128, 5, 3, Protocol::AllPairs, 42);
+    assert_eq!(d.convergence.workload, WorkloadKind::FineTune);
+    assert_eq!(d.partition.workload, WorkloadKind::FineTune);
+    assert_eq!(d.sweep.workload, WorkloadKind::FineTune);
+    assert_eq!(d.scale.workload, WorkloadKind::FineTune);
+    assert_ne!(d, s);
+    assert_eq!(
+        d.with_workload(WorkloadKind::Gaussian, s.convergence.finetune),
+        s
+    );
 }
 
 #[test]

@@ -237,3 +237,49 @@ fn invalid_configs_are_typed_errors() {
     assert!(d.validate().is_ok());
     assert!(d.cli_command().starts_with("lab-cli trust --nodes 10"));
 }
+
+#[test]
+fn members_contribute_fine_tunes_by_default_or_gaussian_tensors() {
+    use lab_core::experiment::convergence::{FineTuneParams, WorkloadKind};
+    let ft = TrustConfig {
+        nodes: 6,
+        dim: 4,
+        forgers: 0,
+        replayers: 0,
+        silent: 0,
+        rounds_max: 40,
+        ..TrustConfig::default()
+    };
+    assert_eq!(ft.workload, WorkloadKind::FineTune);
+    assert!(ft
+        .cli_command()
+        .contains(" --workload finetune --ft-rank 4"));
+    let g = TrustConfig {
+        workload: WorkloadKind::Gaussian,
+        ..ft.clone()
+    };
+    assert!(g.cli_command().ends_with(" --workload gaussian"));
+    let (rf, rg) = (run_ok(&ft), run_ok(&g));
+    assert!(rf.verdict.passed && rg.verdict.passed);
+    assert_invariants(&rf);
+    assert_invariants(&rg);
+    assert_ne!(rf.results.resolved_digests, rg.results.resolved_digests);
+    // Model files cannot be used here; bad fine-tune parameters are typed errors.
+    assert!(matches!(
+        TrustConfig {
+            finetune: FineTuneParams {
+                rank: 0,
+                ..FineTuneParams::default()
+            },
+            ..ft.clone()
+        }
+        .validate(),
+        Err(ConfigError::OutOfRange {
+            name: "ft_rank",
+            ..
+        })
+    ));
+    let (back, issues) = TrustConfig::from_query(&g.to_query());
+    assert!(issues.is_empty(), "{issues:?}");
+    assert_eq!(back, g);
+}

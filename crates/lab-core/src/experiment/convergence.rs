@@ -10,7 +10,7 @@
 //! tensor digest, and both equal an oracle (the join of all contributions,
 //! resolved once).
 
-use super::params::{check_fanout, parse_f64, range, Field, QueryIssue};
+use super::params::{check_fanout, range, workload_fields, Field, QueryIssue};
 use crate::crdt::{ConflictPolicy, Contribution, ContributionSet, Hlc, ReplicaConfigDigest};
 use crate::error::{ConfigError, LabError, MergeError};
 use crate::finetune::{self, FineTuneSpec};
@@ -95,12 +95,13 @@ pub struct ConvergenceConfig {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum WorkloadKind {
-    /// Independent standard-normal `dim × dim` tensors (what the seed lab used).
-    #[default]
+    /// Independent standard-normal `dim × dim` tensors (what the seed lab
+    /// used; the `seed` suite preset keeps it).
     Gaussian,
     /// A shared base plus overlapping low-rank, sparse task vectors and
     /// noise (see [`crate::finetune`]), so TIES/DARE behave as on real
-    /// fine-tunes.
+    /// fine-tunes. The default of every experiment.
+    #[default]
     FineTune,
     /// One tensor of real `.safetensors` files. The config records what was
     /// merged (names, sizes, digests); the tensors themselves travel beside
@@ -351,12 +352,14 @@ impl Default for FineTuneParams {
 }
 
 impl FineTuneParams {
-    /// The generator's spec for a `dim × dim` layer.
+    /// The generator's spec for a `dim × dim` layer. The rank is capped at
+    /// `dim` (a `dim × dim` update has no higher rank), so small layers keep
+    /// the default parameters valid.
     pub fn spec(&self, dim: u32) -> FineTuneSpec {
         FineTuneSpec {
             rows: dim,
             cols: dim,
-            rank: self.rank,
+            rank: self.rank.min(dim),
             scale: self.scale,
             sparsity: self.sparsity,
             overlap: self.overlap,
@@ -366,7 +369,9 @@ impl FineTuneParams {
 }
 
 impl Default for ConvergenceConfig {
-    /// The seed lab's defaults: 30 nodes, 128×128, 5 orderings, all-pairs.
+    /// The seed lab's sizes (30 nodes, 128×128, 5 orderings, all-pairs), on
+    /// synthetic fine-tunes (the seed lab's Gaussian tensors: `workload:
+    /// Gaussian`, as the `seed` suite preset sets).
     fn default() -> Self {
         ConvergenceConfig {
             nodes: 30,
@@ -380,9 +385,178 @@ impl Default for ConvergenceConfig {
             resolve: ResolveMode::EveryNode,
             policy: ConflictPolicy::LastWriterWins,
             anti_entropy: AntiEntropy::Full,
-            workload: WorkloadKind::Gaussian,
+            workload: WorkloadKind::default(),
             finetune: FineTuneParams::default(),
         }
+    }
+}
+
+/// The experiments whose nodes contribute a [`WorkloadKind`] (with its
+/// [`FineTuneParams`]): convergence, partition, sweep, scale and trust. One
+/// set of query fields (`params::workload_fields!`) and one set of command
+/// line flags ([`HasWorkload::workload_flags`]) serve them all.
+pub trait HasWorkload {
+    fn workload_kind(&self) -> &WorkloadKind;
+    fn workload_kind_mut(&mut self) -> &mut WorkloadKind;
+    fn finetune_params(&self) -> &FineTuneParams;
+    fn finetune_params_mut(&mut self) -> &mut FineTuneParams;
+
+    /// The workload part of a `lab-cli` command line (always explicit, so a
+    /// printed command keeps its meaning when defaults change).
+    fn workload_flags(&self) -> String {
+        match self.workload_kind() {
+            WorkloadKind::Gaussian => " --workload gaussian".into(),
+            WorkloadKind::Files(f) => f.cli_flags(),
+            WorkloadKind::FineTune => {
+                let f = self.finetune_params();
+                format!(
+                    " --workload finetune --ft-rank {} --ft-scale {} --ft-sparsity {} --ft-overlap {} --ft-noise {}",
+                    f.rank, f.scale, f.sparsity, f.overlap, f.noise
+                )
+            }
+        }
+    }
+}
+
+/// Implements [`HasWorkload`] for a config with `workload` and `finetune`
+/// fields.
+macro_rules! impl_has_workload {
+    ($($c:ty),* $(,)?) => {$(
+        impl $crate::experiment::convergence::HasWorkload for $c {
+            fn workload_kind(&self) -> &$crate::experiment::convergence::WorkloadKind {
+                &self.workload
+            }
+            fn workload_kind_mut(&mut self) -> &mut $crate::experiment::convergence::WorkloadKind {
+                &mut self.workload
+            }
+            fn finetune_params(&self) -> &$crate::experiment::convergence::FineTuneParams {
+                &self.finetune
+            }
+            fn finetune_params_mut(
+                &mut self,
+            ) -> &mut $crate::experiment::convergence::FineTuneParams {
+                &mut self.finetune
+            }
+        }
+    )*};
+}
+pub(crate) use impl_has_workload;
+
+impl_has_workload!(ConvergenceConfig);
+
+/// Checks a workload for `nodes` nodes of `dim × dim` (synthetic) or the
+/// recorded files: counts, names, digests, the fine-tune parameters and the
+/// element limit. (Whether the strategy needs a base file is the caller's.)
+pub fn validate_workload(
+    workload: &WorkloadKind,
+    finetune: &FineTuneParams,
+    nodes: u32,
+    dim: u32,
+) -> Result<(), ConfigError> {
+    match workload {
+        WorkloadKind::Files(files) => files.validate(nodes),
+        synthetic => {
+            let elements = (nodes as u64 + 1) * (dim as u64) * (dim as u64);
+            if elements > WORKLOAD_ELEMENTS_MAX {
+                return Err(ConfigError::Invalid(format!(
+                    "nodes × dim² = {elements} elements exceeds the workload limit of {WORKLOAD_ELEMENTS_MAX}; use fewer nodes or a smaller dim"
+                )));
+            }
+            if *synthetic == WorkloadKind::FineTune {
+                range(
+                    "ft_rank",
+                    finetune.rank as u64,
+                    1,
+                    finetune::FINETUNE_RANK_MAX as u64,
+                )?;
+                finetune.spec(dim).validate().map_err(|e| match e {
+                    // Name the query key, so a bad link resets only it.
+                    finetune::FineTuneError::OutOfRange {
+                        name: "rank",
+                        min,
+                        max,
+                        got,
+                    } => ConfigError::OutOfRange {
+                        name: "ft_rank",
+                        min,
+                        max,
+                        got,
+                    },
+                    other => other.into(),
+                })?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Query-field accessors shared by every [`HasWorkload`] config (used by
+/// `params::workload_fields!`).
+pub(crate) mod workload_field {
+    use super::{HasWorkload, WorkloadKind};
+    use crate::error::ConfigError;
+    use crate::experiment::params::parse_f64;
+
+    pub fn get<C: HasWorkload>(c: &C) -> String {
+        c.workload_kind().name().into()
+    }
+
+    pub fn set<C: HasWorkload>(c: &mut C, v: &str) -> Result<(), ConfigError> {
+        *c.workload_kind_mut() = match v {
+            "gaussian" => WorkloadKind::Gaussian,
+            "finetune" => WorkloadKind::FineTune,
+            "files" => {
+                return Err(ConfigError::Invalid(
+                    "model files cannot travel in a link: load the same files on the page (nothing is uploaded) or pass them to lab-cli with --weights".into(),
+                ))
+            }
+            _ => {
+                return Err(ConfigError::Invalid(format!(
+                    "unknown workload '{v}' (gaussian or finetune)"
+                )))
+            }
+        };
+        Ok(())
+    }
+
+    pub fn rank<C: HasWorkload>(c: &C) -> u32 {
+        c.finetune_params().rank
+    }
+
+    pub fn set_rank<C: HasWorkload>(c: &mut C, v: u32) {
+        c.finetune_params_mut().rank = v;
+    }
+
+    pub fn scale<C: HasWorkload>(c: &C) -> String {
+        c.finetune_params().scale.to_string()
+    }
+
+    pub fn set_scale<C: HasWorkload>(c: &mut C, v: &str) -> Result<(), ConfigError> {
+        parse_f64(v).map(|x| c.finetune_params_mut().scale = x)
+    }
+
+    pub fn sparsity<C: HasWorkload>(c: &C) -> String {
+        c.finetune_params().sparsity.to_string()
+    }
+
+    pub fn set_sparsity<C: HasWorkload>(c: &mut C, v: &str) -> Result<(), ConfigError> {
+        parse_f64(v).map(|x| c.finetune_params_mut().sparsity = x)
+    }
+
+    pub fn overlap<C: HasWorkload>(c: &C) -> String {
+        c.finetune_params().overlap.to_string()
+    }
+
+    pub fn set_overlap<C: HasWorkload>(c: &mut C, v: &str) -> Result<(), ConfigError> {
+        parse_f64(v).map(|x| c.finetune_params_mut().overlap = x)
+    }
+
+    pub fn noise<C: HasWorkload>(c: &C) -> String {
+        c.finetune_params().noise.to_string()
+    }
+
+    pub fn set_noise<C: HasWorkload>(c: &mut C, v: &str) -> Result<(), ConfigError> {
+        parse_f64(v).map(|x| c.finetune_params_mut().noise = x)
     }
 }
 
@@ -398,26 +572,13 @@ impl ConvergenceConfig {
         let Some(strategy) = strategy::find(&self.strategy) else {
             return Err(ConfigError::UnknownStrategy(self.strategy.clone()));
         };
-        match &self.workload {
-            WorkloadKind::Files(files) => {
-                files.validate(self.nodes)?;
-                if strategy.info().needs_base && files.base.is_none() {
-                    return Err(ConfigError::Invalid(format!(
-                        "strategy '{}' needs a base model: add a base file, or pick a strategy that needs none",
-                        self.strategy
-                    )));
-                }
-            }
-            synthetic => {
-                let elements = (self.nodes as u64 + 1) * (self.dim as u64) * (self.dim as u64);
-                if elements > WORKLOAD_ELEMENTS_MAX {
-                    return Err(ConfigError::Invalid(format!(
-                        "nodes × dim² = {elements} elements exceeds the workload limit of {WORKLOAD_ELEMENTS_MAX}; use fewer nodes or a smaller dim"
-                    )));
-                }
-                if *synthetic == WorkloadKind::FineTune {
-                    self.finetune.spec(self.dim).validate()?;
-                }
+        validate_workload(&self.workload, &self.finetune, self.nodes, self.dim)?;
+        if let WorkloadKind::Files(files) = &self.workload {
+            if strategy.info().needs_base && files.base.is_none() {
+                return Err(ConfigError::Invalid(format!(
+                    "strategy '{}' needs a base model: add a base file, or pick a strategy that needs none",
+                    self.strategy
+                )));
             }
         }
         if self.anti_entropy == AntiEntropy::Delta
@@ -456,21 +617,6 @@ impl ConvergenceConfig {
         }
     }
 
-    /// The workload part of the command line (empty for the default).
-    fn workload_flags(&self) -> String {
-        match &self.workload {
-            WorkloadKind::Gaussian => String::new(),
-            WorkloadKind::Files(f) => f.cli_flags(),
-            WorkloadKind::FineTune => {
-                let f = &self.finetune;
-                format!(
-                    " --workload finetune --ft-rank {} --ft-scale {} --ft-sparsity {} --ft-overlap {} --ft-noise {}",
-                    f.rank, f.scale, f.sparsity, f.overlap, f.noise
-                )
-            }
-        }
-    }
-
     /// The config as URL query pairs (schema `v=1`).
     pub fn to_query(&self) -> Vec<(String, String)> {
         super::params::to_query(NAME, FIELDS, self)
@@ -484,7 +630,7 @@ impl ConvergenceConfig {
 }
 
 /// The URL/CLI fields of the config, in display order.
-pub static FIELDS: &[Field<ConvergenceConfig>] = &[
+pub static FIELDS: &[Field<ConvergenceConfig>] = workload_fields![ConvergenceConfig;
     Field::u32("nodes", |c| c.nodes, |c, v| c.nodes = v),
     Field::u32("dim", |c| c.dim, |c, v| c.dim = v),
     Field::u32("orderings", |c| c.orderings, |c, v| c.orderings = v),
@@ -542,48 +688,6 @@ pub static FIELDS: &[Field<ConvergenceConfig>] = &[
             c.anti_entropy = v.parse()?;
             Ok(())
         },
-    ),
-    Field::text(
-        "workload",
-        |c| c.workload.name().into(),
-        |c, v| {
-            c.workload = match v {
-                "gaussian" => WorkloadKind::Gaussian,
-                "finetune" => WorkloadKind::FineTune,
-                "files" => {
-                    return Err(ConfigError::Invalid(
-                        "model files cannot travel in a link: load the same files on the page (nothing is uploaded) or pass them to lab-cli with --weights".into(),
-                    ))
-                }
-                _ => {
-                    return Err(ConfigError::Invalid(format!(
-                        "unknown workload '{v}' (gaussian or finetune)"
-                    )))
-                }
-            };
-            Ok(())
-        },
-    ),
-    Field::u32("ft_rank", |c| c.finetune.rank, |c, v| c.finetune.rank = v),
-    Field::text(
-        "ft_scale",
-        |c| c.finetune.scale.to_string(),
-        |c, v| parse_f64(v).map(|x| c.finetune.scale = x),
-    ),
-    Field::text(
-        "ft_sparsity",
-        |c| c.finetune.sparsity.to_string(),
-        |c, v| parse_f64(v).map(|x| c.finetune.sparsity = x),
-    ),
-    Field::text(
-        "ft_overlap",
-        |c| c.finetune.overlap.to_string(),
-        |c, v| parse_f64(v).map(|x| c.finetune.overlap = x),
-    ),
-    Field::text(
-        "ft_noise",
-        |c| c.finetune.noise.to_string(),
-        |c, v| parse_f64(v).map(|x| c.finetune.noise = x),
     ),
 ];
 
@@ -702,49 +806,57 @@ impl Workload {
         })
     }
 
+    /// The workload `config` asks for: synthetic ones generated (with every
+    /// later version the plan's churn updates need), a file workload from
+    /// `tensors`, checked against the digests the config records. Every
+    /// experiment builds its workload here.
+    pub fn for_run(
+        config: &ConvergenceConfig,
+        plan: &FaultPlan,
+        tensors: Option<&FileTensors>,
+    ) -> Result<Workload, ConfigError> {
+        match (&config.workload, tensors) {
+            (WorkloadKind::Files(_), Some(t)) => Workload::from_files(config, t.clone()),
+            (WorkloadKind::Files(_), None) => Err(ConfigError::Invalid(
+                "a workload of model files needs its tensors: load the files first".into(),
+            )),
+            _ => Ok(Workload::for_config(config, plan)),
+        }
+    }
+
     /// Plain Gaussian contributions for `nodes` nodes plus every later
     /// version the plan's churn updates will need.
     pub fn generate(seed: u64, nodes: u32, dim: u32, plan: &FaultPlan) -> Workload {
-        Workload::build(
-            seed,
-            nodes,
-            plan,
-            synthetic_base(seed, dim),
-            |i, v| match v {
-                1 => synthetic_tensor(seed, i, dim),
-                _ => synthetic_tensor_version(seed, i, v, dim),
-            },
-        )
+        let g = Synthetic::gaussian(seed, dim);
+        Workload::build(nodes, plan, g.base(), |i, v| g.tensor(i, v))
     }
 
     /// Fine-tune contributions: base + task vector `i` (version `v` of node
-    /// `i` uses task vector `i + v·NODES_MAX`).
+    /// `i` uses task vector `i + (v − 1)·NODES_MAX`).
     fn finetune(config: &ConvergenceConfig, plan: &FaultPlan) -> Workload {
-        let spec = config.finetune.spec(config.dim);
-        let seed = config.seed;
-        let base = finetune::base(seed, &spec).expect("validated fine-tune spec");
-        let b = base.clone();
-        Workload::build(seed, config.nodes, plan, base, move |i, v| {
-            let task = finetune::task_vector(seed, &spec, i + (v - 1) * NODES_MAX)
-                .expect("validated fine-tune spec");
-            let data = b
-                .data()
-                .iter()
-                .zip(task.data())
-                .map(|(w, d)| w + d)
-                .collect();
-            b.with_data(data)
-        })
+        let g = Synthetic::new(&config.workload, &config.finetune, config.seed, config.dim)
+            .expect("validated fine-tune spec");
+        Workload::build(config.nodes, plan, g.base(), |i, v| g.tensor(i, v))
+    }
+
+    /// Node `node`'s (first) contributed tensor.
+    pub fn node_tensor(&self, node: u32) -> &Tensor {
+        self.pool
+            .get(&self.contributions[node as usize].tensor())
+            .expect("every contribution is pooled")
+    }
+
+    /// The base model (all zeros for model files without a base).
+    pub fn base_tensor(&self) -> &Tensor {
+        self.pool.get(&self.base).expect("the base is pooled")
     }
 
     fn build(
-        seed: u64,
         nodes: u32,
         plan: &FaultPlan,
         base_tensor: Tensor,
         tensor: impl Fn(u32, u32) -> Tensor,
     ) -> Workload {
-        let _ = seed;
         let mut pool = TensorPool::new();
         let base = pool.insert(base_tensor);
         let contributions = (0..nodes)
@@ -793,6 +905,82 @@ impl Workload {
         v.extend(self.versions.values().copied());
         v.sort();
         v
+    }
+}
+
+/// A synthetic workload's generator: the base model and version `v` of
+/// node `i`'s contribution, each depending only on `(seed, dim, i, v)` and
+/// the fine-tune parameters — never on how many nodes there are. Experiments
+/// that build their own tensors (trust) draw them here.
+pub struct Synthetic {
+    seed: u64,
+    dim: u32,
+    /// The fine-tune spec and its base, for the fine-tune workload.
+    finetune: Option<(FineTuneSpec, Tensor)>,
+}
+
+impl Synthetic {
+    /// The plain Gaussian generator.
+    pub fn gaussian(seed: u64, dim: u32) -> Synthetic {
+        Synthetic {
+            seed,
+            dim,
+            finetune: None,
+        }
+    }
+
+    /// The generator of a synthetic workload (an error for model files, or
+    /// for fine-tune parameters [`validate_workload`] rejects).
+    pub fn new(
+        workload: &WorkloadKind,
+        params: &FineTuneParams,
+        seed: u64,
+        dim: u32,
+    ) -> Result<Synthetic, ConfigError> {
+        match workload {
+            WorkloadKind::Gaussian => Ok(Synthetic::gaussian(seed, dim)),
+            WorkloadKind::FineTune => {
+                let spec = params.spec(dim);
+                let base = finetune::base(seed, &spec)?;
+                Ok(Synthetic {
+                    seed,
+                    dim,
+                    finetune: Some((spec, base)),
+                })
+            }
+            WorkloadKind::Files(_) => Err(ConfigError::Invalid(
+                "model files are not a synthetic workload".into(),
+            )),
+        }
+    }
+
+    /// The base model.
+    pub fn base(&self) -> Tensor {
+        match &self.finetune {
+            None => synthetic_base(self.seed, self.dim),
+            Some((_, base)) => base.clone(),
+        }
+    }
+
+    /// Version `version` (≥ 1) of node `node`'s contribution. Fine-tunes:
+    /// the base plus task vector `node + (version − 1)·NODES_MAX`.
+    pub fn tensor(&self, node: u32, version: u32) -> Tensor {
+        match (&self.finetune, version) {
+            (None, 1) => synthetic_tensor(self.seed, node, self.dim),
+            (None, v) => synthetic_tensor_version(self.seed, node, v, self.dim),
+            (Some((spec, base)), v) => {
+                let index = node.wrapping_add(v.saturating_sub(1).wrapping_mul(NODES_MAX));
+                let task = finetune::task_vector(self.seed, spec, index)
+                    .expect("validated fine-tune spec");
+                let data = base
+                    .data()
+                    .iter()
+                    .zip(task.data())
+                    .map(|(w, d)| w + d)
+                    .collect();
+                base.with_data(data)
+            }
+        }
     }
 }
 

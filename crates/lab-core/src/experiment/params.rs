@@ -238,6 +238,28 @@ pub fn check_fanout(fanout: u32, nodes: u32) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// A `FIELDS` table: the given fields, then the workload fields every
+/// [`super::convergence::HasWorkload`] config shares — `workload`
+/// (`gaussian` or `finetune`; model files cannot travel in a link) and the
+/// fine-tune parameters `ft_rank`, `ft_scale`, `ft_sparsity`, `ft_overlap`,
+/// `ft_noise`.
+macro_rules! workload_fields {
+    ($c:ty; $($field:expr),* $(,)?) => {{
+        use $crate::experiment::convergence::workload_field as wf;
+        use $crate::experiment::params::Field as F;
+        &[
+            $($field,)*
+            F::text("workload", wf::get::<$c>, wf::set::<$c>),
+            F::u32("ft_rank", wf::rank::<$c>, wf::set_rank::<$c>),
+            F::text("ft_scale", wf::scale::<$c>, wf::set_scale::<$c>),
+            F::text("ft_sparsity", wf::sparsity::<$c>, wf::set_sparsity::<$c>),
+            F::text("ft_overlap", wf::overlap::<$c>, wf::set_overlap::<$c>),
+            F::text("ft_noise", wf::noise::<$c>, wf::set_noise::<$c>),
+        ]
+    }};
+}
+pub(crate) use workload_fields;
+
 /// Checks every experiment's codec the same way (unit tests only).
 #[cfg(test)]
 pub(crate) mod testing {
@@ -251,14 +273,24 @@ pub(crate) mod testing {
             .collect()
     }
 
-    /// Every serialized config field has a query key, and no key is extra.
+    /// Every serialized config field has a query key, and no key is extra
+    /// (the `finetune` parameters are the `ft_*` keys).
     pub fn assert_fields_cover<C: Serialize + Default>(fields: &[Field<C>]) {
         let json = serde_json::to_value(C::default()).unwrap();
         let mut names: Vec<&str> = json
             .as_object()
             .unwrap()
             .keys()
-            .map(String::as_str)
+            .flat_map(|k| match k.as_str() {
+                "finetune" => vec![
+                    "ft_rank",
+                    "ft_scale",
+                    "ft_sparsity",
+                    "ft_overlap",
+                    "ft_noise",
+                ],
+                k => vec![k],
+            })
             .collect();
         names.sort_unstable();
         let mut keys: Vec<&str> = fields.iter().map(|f| f.key).collect();

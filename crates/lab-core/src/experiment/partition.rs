@@ -10,10 +10,10 @@
 //! reported per phase, and every fault interval is in the report.
 
 use super::convergence::{
-    drive_native, ordering_result, schedule, ConvergenceConfig, Host, OrderingResult, ResolveMode,
-    Workload,
+    drive_native, impl_has_workload, ordering_result, schedule, ConvergenceConfig, FileTensors,
+    FineTuneParams, HasWorkload, Host, OrderingResult, ResolveMode, Workload, WorkloadKind,
 };
-use super::params::{parse_f64, range, Field, QueryIssue};
+use super::params::{parse_f64, range, workload_fields, Field, QueryIssue};
 use crate::error::{ConfigError, LabError};
 use crate::hash::Digest;
 use crate::report::{Check, Report, Verdict};
@@ -53,10 +53,18 @@ pub struct PartitionConfig {
     /// Largest message delay in rounds while any partition is active.
     pub delay_max: u32,
     pub rounds_max: u32,
+    /// What the nodes contribute (as in convergence; with model files node
+    /// `i` contributes file `i mod F`).
+    pub workload: WorkloadKind,
+    /// Parameters of the fine-tune workload (ignored otherwise).
+    pub finetune: FineTuneParams,
 }
 
+impl_has_workload!(PartitionConfig);
+
 impl Default for PartitionConfig {
-    /// The seed lab's partition test: 30 nodes, 3 partitions by i mod 3.
+    /// The seed lab's partition test (30 nodes, 3 partitions by i mod 3),
+    /// on fine-tunes.
     fn default() -> Self {
         PartitionConfig {
             nodes: 30,
@@ -74,6 +82,8 @@ impl Default for PartitionConfig {
             duplicate: 0.0,
             delay_max: 0,
             rounds_max: 1000,
+            workload: WorkloadKind::default(),
+            finetune: FineTuneParams::default(),
         }
     }
 }
@@ -158,6 +168,8 @@ impl PartitionConfig {
             seed: self.seed,
             rounds_max: self.rounds_max,
             resolve: ResolveMode::OncePerState,
+            workload: self.workload.clone(),
+            finetune: self.finetune,
             ..ConvergenceConfig::default()
         }
     }
@@ -231,7 +243,7 @@ impl PartitionConfig {
             "lab-cli partition --nodes {} --dim {} --protocol {} --fanout {} --strategy {} --seed {} --phases {} --loss {} --duplicate {} --delay-max {} --rounds-max {}",
             self.nodes, self.dim, self.protocol.name(), self.fanout, self.strategy, self.seed,
             format_phases(&self.phases), self.loss, self.duplicate, self.delay_max, self.rounds_max
-        )
+        ) + &self.workload_flags()
     }
 }
 
@@ -266,7 +278,7 @@ fn parse_probability(name: &str, v: &str, one: bool) -> Result<f64, ConfigError>
 }
 
 /// The URL/CLI fields of the config, in display order.
-pub static FIELDS: &[Field<PartitionConfig>] = &[
+pub static FIELDS: &[Field<PartitionConfig>] = workload_fields![PartitionConfig;
     Field::u32("nodes", |c| c.nodes, |c, v| c.nodes = v),
     Field::u32("dim", |c| c.dim, |c, v| c.dim = v),
     Field::text(
@@ -480,9 +492,12 @@ fn disjoint(shape: PartitionShape) -> bool {
 
 /// The seed lab's partition test: all-pairs merging inside each partition,
 /// then all-pairs merging across all nodes (healing). One executor.
-fn run_all_pairs(config: &PartitionConfig) -> Result<PartitionReport, LabError> {
+fn run_all_pairs(
+    config: &PartitionConfig,
+    tensors: Option<&FileTensors>,
+) -> Result<PartitionReport, LabError> {
     let gossip = config.gossip();
-    let workload = Arc::new(Workload::synthetic(&gossip));
+    let workload = Arc::new(Workload::for_run(&gossip, &FaultPlan::default(), tensors)?);
     let mut host = Host::new(&gossip, Arc::clone(&workload), 0, 0..config.nodes)?;
     let phase = &config.phases[0];
     let layout = PhaseLayout::new(phase, 0, config.nodes, config.seed);
@@ -532,15 +547,27 @@ fn run_all_pairs(config: &PartitionConfig) -> Result<PartitionReport, LabError> 
     Ok(Report::new(NAME, config.clone(), results, verdict))
 }
 
-/// Runs the experiment natively with `executors` in-process executors.
+/// Runs the experiment natively with `executors` in-process executors
+/// (synthetic workloads; see [`run_with_tensors`] for model files).
 pub fn run_with(config: &PartitionConfig, executors: u32) -> Result<PartitionReport, LabError> {
+    run_with_tensors(config, executors, None)
+}
+
+/// [`run_with`] for any workload: a file workload needs its loaded tensors
+/// ([`super::convergence::load_files`]), checked against the digests the
+/// config records.
+pub fn run_with_tensors(
+    config: &PartitionConfig,
+    executors: u32,
+    tensors: Option<&FileTensors>,
+) -> Result<PartitionReport, LabError> {
     config.validate()?;
     if config.protocol == Protocol::AllPairs {
-        return run_all_pairs(config);
+        return run_all_pairs(config, tensors);
     }
     let gossip = config.gossip();
     let plan = Arc::new(config.plan());
-    let workload = Arc::new(Workload::for_config(&gossip, &plan));
+    let workload = Arc::new(Workload::for_run(&gossip, &plan, tensors)?);
     let mut watches: Vec<PhaseWatch> = config
         .phases
         .iter()
@@ -742,6 +769,14 @@ mod tests {
             duplicate: 0.3,
             delay_max: 3,
             rounds_max: 500,
+            workload: WorkloadKind::Gaussian,
+            finetune: FineTuneParams {
+                rank: 2,
+                scale: 0.5,
+                sparsity: 0.25,
+                overlap: 0.75,
+                noise: 0.125,
+            },
         };
         assert_ne!(c, d);
         c.validate().unwrap();
@@ -764,6 +799,10 @@ mod tests {
             ("nodes", "x"),
             ("protocol", "smoke"),
             ("strategy", "no_such_strategy"),
+            ("workload", "files"),
+            ("workload", "uniform"),
+            ("ft_rank", "0"),
+            ("ft_scale", "NaN"),
         ] {
             let (c, issues) = PartitionConfig::from_query(&pairs(&[(key, value), ("dim", "8")]));
             assert_eq!(issues.len(), 1, "{key}={value}: {issues:?}");

@@ -7,14 +7,19 @@
 //! measured by the caller — the engine has no clock — on states this module
 //! prepares ([`join_pair`], [`super::sweep::PreparedResolve`]).
 
-use super::convergence::{run_with, ConvergenceConfig, ResolveMode, Workload};
-use super::params::{Field, QueryIssue};
+use super::convergence::{
+    impl_has_workload, run_with_workload, ConvergenceConfig, FileTensors, FineTuneParams,
+    HasWorkload, ResolveMode, Workload, WorkloadKind,
+};
+use super::params::{workload_fields, Field, QueryIssue};
 use crate::crdt::ContributionSet;
 use crate::error::{ConfigError, LabError};
 use crate::report::{Check, Report, Verdict};
+use crate::sim::faults::FaultPlan;
 use crate::sim::{Protocol, NODES_MAX};
 use crate::theory;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// Experiment name used in reports, URLs and the CLI.
 pub const NAME: &str = "scale";
@@ -34,11 +39,18 @@ pub struct ScaleConfig {
     pub fanout: u32,
     pub strategy: String,
     pub seed: u64,
+    /// What the nodes contribute (as in convergence; with model files every
+    /// size must be at least the number of files).
+    pub workload: WorkloadKind,
+    /// Parameters of the fine-tune workload (ignored otherwise).
+    pub finetune: FineTuneParams,
 }
+
+impl_has_workload!(ScaleConfig);
 
 impl Default for ScaleConfig {
     /// The seed lab's sizes (2…100), but gossiping push-pull so rounds can be
-    /// compared with theory.
+    /// compared with theory; on fine-tunes.
     fn default() -> Self {
         ScaleConfig {
             sizes: vec![2, 5, 10, 20, 30, 50, 75, 100],
@@ -48,6 +60,8 @@ impl Default for ScaleConfig {
             fanout: 1,
             strategy: "weight_average".into(),
             seed: 42,
+            workload: WorkloadKind::default(),
+            finetune: FineTuneParams::default(),
         }
     }
 }
@@ -72,6 +86,8 @@ impl ScaleConfig {
             strategy: self.strategy.clone(),
             seed: self.seed,
             resolve: ResolveMode::OncePerState,
+            workload: self.workload.clone(),
+            finetune: self.finetune,
             ..ConvergenceConfig::default()
         }
     }
@@ -113,7 +129,7 @@ impl ScaleConfig {
             self.fanout,
             self.strategy,
             self.seed
-        )
+        ) + &self.workload_flags()
     }
 }
 
@@ -160,7 +176,7 @@ pub fn format_sizes(sizes: &[u32]) -> String {
 }
 
 /// The URL/CLI fields of the config, in display order.
-pub static FIELDS: &[Field<ScaleConfig>] = &[
+pub static FIELDS: &[Field<ScaleConfig>] = workload_fields![ScaleConfig;
     Field::text(
         "sizes",
         |c| format_sizes(&c.sizes),
@@ -241,10 +257,22 @@ pub struct ScaleResults {
 /// The report type of this experiment.
 pub type ScaleReport = Report<ScaleConfig, ScaleResults>;
 
-/// Runs one size.
+/// Runs one size (synthetic workloads; see [`run_point_with`]).
 pub fn run_point(config: &ScaleConfig, n: u32) -> Result<ScalePoint, LabError> {
+    run_point_with(config, n, None)
+}
+
+/// Runs one size on any workload: a file workload needs its loaded
+/// tensors (node `i` contributes file `i mod F` at every size).
+pub fn run_point_with(
+    config: &ScaleConfig,
+    n: u32,
+    tensors: Option<&FileTensors>,
+) -> Result<ScalePoint, LabError> {
     let c = config.at(n);
-    let report = run_with(&c, 1, &mut |_| true)?;
+    c.validate()?;
+    let workload = Workload::for_run(&c, &FaultPlan::default(), tensors)?;
+    let report = run_with_workload(&c, Arc::new(workload), 1, &mut |_| true)?;
     let o = &report.results.orderings;
     let k = o.len() as f64;
     let mean =
@@ -370,23 +398,34 @@ pub fn assemble(config: &ScaleConfig, points: Vec<ScalePoint>) -> ScaleReport {
     )
 }
 
-/// Runs every size natively.
+/// Runs every size natively (synthetic workloads).
 pub fn run(config: &ScaleConfig) -> Result<ScaleReport, LabError> {
+    run_with_tensors(config, None)
+}
+
+/// [`run`] on any workload: a file workload needs its loaded tensors.
+pub fn run_with_tensors(
+    config: &ScaleConfig,
+    tensors: Option<&FileTensors>,
+) -> Result<ScaleReport, LabError> {
     config.validate()?;
     let points = config
         .sizes
         .iter()
-        .map(|&n| run_point(config, n))
+        .map(|&n| run_point_with(config, n, tensors))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(assemble(config, points))
 }
 
 /// Two states for timing a join at size `n`: a converged state and the
-/// state of a node that has seen half of the contributions.
+/// state of a node that has seen half of the contributions. A join costs
+/// the same whatever the tensors are (rows carry digests), so these states
+/// come from a 1×1 Gaussian workload, even for model files.
 pub fn join_pair(config: &ScaleConfig, n: u32) -> (ContributionSet, ContributionSet) {
     let c = config.at(n);
     let w = Workload::synthetic(&ConvergenceConfig {
         dim: 1,
+        workload: WorkloadKind::Gaussian,
         ..c.clone()
     });
     let mut full = ContributionSet::new();
@@ -427,6 +466,14 @@ mod tests {
             fanout: 3,
             strategy: "linear".into(),
             seed: 1234,
+            workload: WorkloadKind::Gaussian,
+            finetune: FineTuneParams {
+                rank: 1,
+                scale: 2.5,
+                sparsity: 0.9,
+                overlap: 1.0,
+                noise: 0.5,
+            },
         };
         assert_ne!(c, d);
         c.validate().unwrap();
@@ -447,6 +494,9 @@ mod tests {
             ("orderings", "0"),
             ("strategy", "no_such_strategy"),
             ("protocol", "smoke"),
+            ("workload", "files"),
+            ("ft_rank", "1000"),
+            ("ft_noise", "inf"),
         ] {
             let (c, issues) = ScaleConfig::from_query(&pairs(&[(key, value), ("dim", "8")]));
             assert_eq!(issues.len(), 1, "{key}={value}: {issues:?}");

@@ -2,9 +2,13 @@
 //! reproduces the seed lab's default suite — 30 nodes, 128×128, 5 orderings,
 //! 3 partitions by i mod 3, the sweep at 10 nodes × 64×64, scalability up to
 //! 30 nodes at 64×64 — with its all-pairs schedule, so the lab's numbers can
-//! be set beside the published ones.
+//! be set beside the published ones. The seed preset keeps the seed lab's
+//! plain Gaussian workload; every other suite uses the experiments' default
+//! (synthetic fine-tunes).
 
-use super::convergence::{self, ConvergenceConfig, ConvergenceReport};
+use super::convergence::{
+    self, ConvergenceConfig, ConvergenceReport, FineTuneParams, WorkloadKind,
+};
 use super::partition::{self, PartitionConfig, PartitionReport};
 use super::scale::{self, ScaleConfig, ScaleReport};
 use super::sweep::{self, SweepConfig, SweepReport};
@@ -95,9 +99,29 @@ impl SuiteConfig {
         }
     }
 
-    /// The seed lab's default suite.
+    /// The seed lab's default suite, on the seed lab's workload: plain
+    /// Gaussian tensors (not the experiments' default fine-tunes).
     pub fn seed_preset() -> SuiteConfig {
         SuiteConfig::derived(30, 128, 5, 3, Protocol::AllPairs, 42)
+            .with_workload(WorkloadKind::Gaussian, FineTuneParams::default())
+    }
+
+    /// The same suite with every experiment on `workload` (synthetic: the
+    /// suite runs without model files).
+    pub fn with_workload(
+        mut self,
+        workload: WorkloadKind,
+        finetune: FineTuneParams,
+    ) -> SuiteConfig {
+        self.convergence.workload = workload.clone();
+        self.convergence.finetune = finetune;
+        self.partition.workload = workload.clone();
+        self.partition.finetune = finetune;
+        self.sweep.workload = workload.clone();
+        self.sweep.finetune = finetune;
+        self.scale.workload = workload;
+        self.scale.finetune = finetune;
+        self
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {

@@ -8,15 +8,18 @@
 //! [`resolve_once`] per strategy and put the numbers in the report's
 //! execution block.
 
-use super::convergence::{run_with, ConvergenceConfig, ResolveMode, Resolver, Workload};
+use super::convergence::{
+    impl_has_workload, run_with_workload, ConvergenceConfig, FileTensors, FineTuneParams,
+    HasWorkload, ResolveMode, Resolver, Workload, WorkloadKind,
+};
 use super::negative::{pairwise_gossip, NegativeControl};
-use super::params::{Field, QueryIssue};
+use super::params::{workload_fields, Field, QueryIssue};
 use crate::error::{ConfigError, LabError};
 use crate::report::{Check, Report, Verdict};
+use crate::sim::faults::FaultPlan;
 use crate::sim::Protocol;
 use crate::strategy::{self, Family, ReproClass};
 use crate::tensor::Tensor;
-use crate::workload::{synthetic_base, synthetic_tensor};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -35,10 +38,17 @@ pub struct SweepConfig {
     pub seed: u64,
     /// Strategy names to run; empty means every registered strategy.
     pub strategies: Vec<String>,
+    /// What the nodes contribute (as in convergence). With model files and
+    /// no base file, the strategies that need a base are not applicable.
+    pub workload: WorkloadKind,
+    /// Parameters of the fine-tune workload (ignored otherwise).
+    pub finetune: FineTuneParams,
 }
 
+impl_has_workload!(SweepConfig);
+
 impl Default for SweepConfig {
-    /// The seed lab's sweep: 10 nodes × 64×64, all-pairs.
+    /// The seed lab's sweep (10 nodes × 64×64, all-pairs), on fine-tunes.
     fn default() -> Self {
         SweepConfig {
             nodes: 10,
@@ -48,6 +58,8 @@ impl Default for SweepConfig {
             fanout: 1,
             seed: 42,
             strategies: Vec::new(),
+            workload: WorkloadKind::default(),
+            finetune: FineTuneParams::default(),
         }
     }
 }
@@ -72,6 +84,8 @@ impl SweepConfig {
             strategy: strategy.to_string(),
             seed: self.seed,
             resolve: ResolveMode::EveryNode,
+            workload: self.workload.clone(),
+            finetune: self.finetune,
             ..ConvergenceConfig::default()
         }
     }
@@ -99,7 +113,18 @@ impl SweepConfig {
         if !self.strategies.is_empty() {
             s.push_str(&format!(" --strategies {}", self.strategies.join(",")));
         }
-        s
+        s + &self.workload_flags()
+    }
+
+    /// Whether `strategy` needs a base this workload lacks (model files
+    /// without a base file): then its row is "not applicable".
+    pub fn lacks_base_for(&self, strategy: &str) -> bool {
+        let needs = strategy::find(strategy).is_some_and(|s| s.info().needs_base);
+        needs
+            && self
+                .workload
+                .files()
+                .is_some_and(|files| files.base.is_none())
     }
 }
 
@@ -133,7 +158,7 @@ pub fn parse_strategies(text: &str) -> Result<Vec<String>, ConfigError> {
 }
 
 /// The URL/CLI fields of the config, in display order.
-pub static FIELDS: &[Field<SweepConfig>] = &[
+pub static FIELDS: &[Field<SweepConfig>] = workload_fields![SweepConfig;
     Field::u32("nodes", |c| c.nodes, |c, v| c.nodes = v),
     Field::u32("dim", |c| c.dim, |c, v| c.dim = v),
     Field::u32("orderings", |c| c.orderings, |c, v| c.orderings = v),
@@ -210,8 +235,18 @@ pub struct SweepResults {
 /// The report type of this experiment.
 pub type SweepReport = Report<SweepConfig, SweepResults>;
 
-/// Runs one strategy's row.
+/// Runs one strategy's row (synthetic workloads; see [`sweep_one_with`]).
 pub fn sweep_one(config: &SweepConfig, name: &str) -> Result<StrategyRow, LabError> {
+    sweep_one_with(config, name, None)
+}
+
+/// Runs one strategy's row on any workload: a file workload needs its
+/// loaded tensors, checked against the digests the config records.
+pub fn sweep_one_with(
+    config: &SweepConfig,
+    name: &str,
+    tensors: Option<&FileTensors>,
+) -> Result<StrategyRow, LabError> {
     let info = strategy::find(name)
         .ok_or_else(|| ConfigError::UnknownStrategy(name.to_string()))?
         .info();
@@ -229,7 +264,12 @@ pub fn sweep_one(config: &SweepConfig, name: &str) -> Result<StrategyRow, LabErr
         negative_control: None,
         conformance: None,
     };
-    match run_with(&c, 1, &mut |_| true) {
+    if config.lacks_base_for(name) {
+        row.problem = Some("needs a base model: add a base file".into());
+        return Ok(row);
+    }
+    let workload = Arc::new(Workload::for_run(&c, &FaultPlan::default(), tensors)?);
+    match run_with_workload(&c, Arc::clone(&workload), 1, &mut |_| true) {
         Ok(report) => {
             row.layer1_converged = report.verdict.passed;
             row.state_digest = report.results.oracle_state_digest.clone();
@@ -251,15 +291,14 @@ pub fn sweep_one(config: &SweepConfig, name: &str) -> Result<StrategyRow, LabErr
         }
         Err(e) => return Err(e),
     }
-    let tensors: Vec<Tensor> = (0..config.nodes)
-        .map(|i| synthetic_tensor(config.seed, i, config.dim))
+    let node_tensors: Vec<Tensor> = (0..config.nodes)
+        .map(|i| workload.node_tensor(i).clone())
         .collect();
-    let base = synthetic_base(config.seed, config.dim);
-    let layer2 = resolve_once(config, name)?;
+    let layer2 = PreparedResolve::from_workload(&c, workload.clone())?.resolve()?;
     row.negative_control = pairwise_gossip(
         name,
-        &tensors,
-        info.needs_base.then_some(&base),
+        &node_tensors,
+        info.needs_base.then_some(workload.base_tensor()),
         config.seed,
         0,
         &layer2,
@@ -276,10 +315,28 @@ pub struct PreparedResolve {
 }
 
 impl PreparedResolve {
+    /// Synthetic workloads (see [`PreparedResolve::with_tensors`]).
     pub fn new(config: &SweepConfig, name: &str) -> Result<PreparedResolve, LabError> {
+        PreparedResolve::with_tensors(config, name, None)
+    }
+
+    /// Any workload: a file workload needs its loaded tensors.
+    pub fn with_tensors(
+        config: &SweepConfig,
+        name: &str,
+        tensors: Option<&FileTensors>,
+    ) -> Result<PreparedResolve, LabError> {
         let c = config.convergence(name);
-        let workload = Arc::new(Workload::synthetic(&c));
-        let resolver = Resolver::new(&c, Arc::clone(&workload))?;
+        c.validate()?;
+        let workload = Arc::new(Workload::for_run(&c, &FaultPlan::default(), tensors)?);
+        PreparedResolve::from_workload(&c, workload)
+    }
+
+    fn from_workload(
+        c: &ConvergenceConfig,
+        workload: Arc<Workload>,
+    ) -> Result<PreparedResolve, LabError> {
+        let resolver = Resolver::new(c, Arc::clone(&workload))?;
         let mut set = crate::crdt::ContributionSet::new();
         for i in 0..c.nodes {
             set.join(&workload.initial_state(i, c.policy));
@@ -367,11 +424,19 @@ pub fn assemble(config: &SweepConfig, rows: Vec<StrategyRow>) -> SweepReport {
 
 /// Runs the whole sweep natively (no timings; see the CLI for those).
 pub fn run(config: &SweepConfig) -> Result<SweepReport, LabError> {
+    run_with_tensors(config, None)
+}
+
+/// [`run`] on any workload: a file workload needs its loaded tensors.
+pub fn run_with_tensors(
+    config: &SweepConfig,
+    tensors: Option<&FileTensors>,
+) -> Result<SweepReport, LabError> {
     config.validate()?;
     let rows = config
         .selected()
         .into_iter()
-        .map(|n| sweep_one(config, n))
+        .map(|n| sweep_one_with(config, n, tensors))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(assemble(config, rows))
 }
@@ -404,6 +469,14 @@ mod tests {
                 "weight_average".into(),
                 "ties:paper".into(),
             ],
+            workload: WorkloadKind::Gaussian,
+            finetune: FineTuneParams {
+                rank: 3,
+                scale: 0.25,
+                sparsity: 0.5,
+                overlap: 0.125,
+                noise: 0.0,
+            },
         };
         assert_ne!(c, d);
         c.validate().unwrap();
@@ -427,6 +500,9 @@ mod tests {
             ("fanout", "50"),
             ("protocol", "smoke"),
             ("seed", "-1"),
+            ("workload", "files"),
+            ("ft_rank", "0"),
+            ("ft_overlap", "x"),
         ] {
             let (c, issues) = SweepConfig::from_query(&pairs(&[(key, value), ("dim", "8")]));
             assert_eq!(issues.len(), 1, "{key}={value}: {issues:?}");

@@ -3,7 +3,8 @@
 //!
 //! N roster members each hold an Ed25519 identity derived from the seed.
 //! Honest members publish one signed contribution (a synthetic `dim × dim`
-//! tensor) through [`TrustNode::publish`], with its 128-byte PCO and a signed
+//! tensor: a fine-tune of a shared base by default, or plain Gaussian — the
+//! same generator as the other experiments, [`Synthetic`]) through [`TrustNode::publish`], with its 128-byte PCO and a signed
 //! tensor attestation. Byzantine members follow one behaviour each:
 //!
 //! - **equivocator** — signs two operations for the same `(model_id,
@@ -40,7 +41,10 @@
 //!
 //! Pure: no clock, no I/O, no threads; every choice comes from the seed.
 
-use super::params::{check_fanout, range, Field, QueryIssue};
+use super::convergence::{
+    impl_has_workload, validate_workload, FineTuneParams, HasWorkload, Synthetic, WorkloadKind,
+};
+use super::params::{check_fanout, range, workload_fields, Field, QueryIssue};
 use crate::crdt::{ConflictPolicy, Contribution, ContributionSet, Dot, Hlc, Row, VersionVector};
 use crate::error::{ConfigError, LabError};
 use crate::hash::Digest;
@@ -55,7 +59,7 @@ use crate::trust::{
     OpStatus, PcoBundle, PcoError, PcoVerdict, Roster, SignedOp, TensorAttestation, TensorOutcome,
     TrustNode, TrustState,
 };
-use crate::workload::{model_id, synthetic_base, synthetic_tensor, synthetic_tensor_version};
+use crate::workload::model_id;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -160,7 +164,15 @@ pub struct TrustConfig {
     /// Also run the *reference semantics* contrast model (0.5 default,
     /// homeostasis) and report its divergence, clearly labelled.
     pub reference_contrast: bool,
+    /// What the members contribute: `fine-tune` (default) or `gaussian`
+    /// (model files are not supported: Byzantine members derive their
+    /// poisoned tensors from the generator).
+    pub workload: WorkloadKind,
+    /// Parameters of the fine-tune workload (ignored otherwise).
+    pub finetune: FineTuneParams,
 }
+
+impl_has_workload!(TrustConfig);
 
 impl Default for TrustConfig {
     /// 10 members, one of each Byzantine behaviour, 8×8 tensors, push-pull
@@ -181,6 +193,8 @@ impl Default for TrustConfig {
             rounds_max: 100,
             strategy: "weight_average".into(),
             reference_contrast: false,
+            workload: WorkloadKind::default(),
+            finetune: FineTuneParams::default(),
         }
     }
 }
@@ -257,7 +271,18 @@ impl TrustConfig {
         if strategy::find(&self.strategy).is_none() {
             return Err(ConfigError::UnknownStrategy(self.strategy.clone()));
         }
-        Ok(())
+        if self.workload.files().is_some() {
+            return Err(ConfigError::Invalid(
+                "the trust experiment generates its tensors: use the gaussian or finetune workload"
+                    .into(),
+            ));
+        }
+        validate_workload(&self.workload, &self.finetune, self.nodes, self.dim)
+    }
+
+    /// The generator of every tensor in the run (validated configs only).
+    fn generator(&self) -> Result<Synthetic, ConfigError> {
+        Synthetic::new(&self.workload, &self.finetune, self.seed, self.dim)
     }
 
     /// The equivalent `lab-cli` command line.
@@ -282,7 +307,7 @@ impl TrustConfig {
             } else {
                 ""
             }
-        )
+        ) + &self.workload_flags()
     }
 }
 
@@ -300,7 +325,7 @@ impl TrustConfig {
 }
 
 /// The URL/CLI fields of the config, in display order.
-pub static FIELDS: &[Field<TrustConfig>] = &[
+pub static FIELDS: &[Field<TrustConfig>] = workload_fields![TrustConfig;
     Field::u32("nodes", |c| c.nodes, |c, v| c.nodes = v),
     Field::u32("dim", |c| c.dim, |c, v| c.dim = v),
     Field::u32(
@@ -554,8 +579,9 @@ fn item(
     })
 }
 
-fn poisoned(seed: u64, node: u32, version: u32, dim: u32) -> Tensor {
-    let t = synthetic_tensor_version(seed, node, version, dim);
+/// A Byzantine tensor: version `version` of `node`'s contribution, scaled.
+fn poisoned(synth: &Synthetic, node: u32, version: u32) -> Tensor {
+    let t = synth.tensor(node, version);
     let data = t.data().iter().map(|x| x * POISON_SCALE + 1.0).collect();
     t.with_data(data)
 }
@@ -599,6 +625,7 @@ fn assign_roles(c: &TrustConfig) -> Vec<Behaviour> {
 /// Runs the trust experiment.
 pub fn run(config: &TrustConfig) -> Result<TrustReport, LabError> {
     config.validate()?;
+    let synth = config.generator()?;
     let n = config.nodes;
     let roles = assign_roles(config);
     let honest: Vec<usize> = (0..n as usize)
@@ -627,7 +654,7 @@ pub fn run(config: &TrustConfig) -> Result<TrustReport, LabError> {
         let mid = model_id(i32_);
         match role {
             Behaviour::Honest | Behaviour::Replayer | Behaviour::Silent => {
-                let t = synthetic_tensor(config.seed, i32_, config.dim);
+                let t = synth.tensor(i32_, 1);
                 let c = Contribution::new(
                     &mid,
                     1,
@@ -658,8 +685,8 @@ pub fn run(config: &TrustConfig) -> Result<TrustReport, LabError> {
                 contributions.insert(i32_, (c, t));
             }
             Behaviour::Equivocator => {
-                let a = synthetic_tensor(config.seed, i32_, config.dim);
-                let b = poisoned(config.seed, i32_, 2, config.dim);
+                let a = synth.tensor(i32_, 1);
+                let b = poisoned(&synth, i32_, 2);
                 for (k, t) in [a, b].into_iter().enumerate() {
                     let ob = body(i32_, &mid, 1, t.digest(), k as u64 + 1, k as u64 + 1);
                     let att = TensorAttestation::sign_unchecked(&signer, &ob, &t.canonical_bytes());
@@ -668,8 +695,8 @@ pub fn run(config: &TrustConfig) -> Result<TrustReport, LabError> {
                 }
             }
             Behaviour::Corrupter => {
-                let x = synthetic_tensor(config.seed, i32_, config.dim);
-                let y = poisoned(config.seed, i32_, 2, config.dim);
+                let x = synth.tensor(i32_, 1);
+                let y = poisoned(&synth, i32_, 2);
                 let ob = body(i32_, &mid, 1, x.digest(), 1, 1);
                 let att = TensorAttestation::sign_unchecked(&signer, &ob, &y.canonical_bytes());
                 let op = SignedOp::sign_unchecked(&signer, ob);
@@ -678,8 +705,8 @@ pub fn run(config: &TrustConfig) -> Result<TrustReport, LabError> {
             Behaviour::Forger => {
                 // Claims to be the victim: a higher version of its model.
                 let vid = model_id(victim);
-                let y = poisoned(config.seed, i32_, 3, config.dim);
-                let z = poisoned(config.seed, i32_, 4, config.dim);
+                let y = poisoned(&synth, i32_, 3);
+                let z = poisoned(&synth, i32_, 4);
                 let f1 = SignedOp::sign_unchecked(&signer, body(victim, &vid, 2, y.digest(), 2, 2));
                 let f2 = SignedOp::sign_unchecked(&signer, body(victim, &vid, 2, z.digest(), 3, 2));
                 node.junk.push(Evidence::equivocation(
@@ -704,7 +731,7 @@ pub fn run(config: &TrustConfig) -> Result<TrustReport, LabError> {
                         chunk.copy_from_slice(&s.next_u64().to_le_bytes());
                     }
                     let sybil = Identity::from_secret(sid, secret);
-                    let t = poisoned(config.seed, sid, 2, config.dim);
+                    let t = poisoned(&synth, sid, 2);
                     let ob = body(sid, &format!("sybil-{sid:05}"), 1, t.digest(), 1, 1);
                     let mut frontier = LogFrontier::new();
                     frontier.push(&ob.digest());
@@ -1032,7 +1059,7 @@ pub fn run(config: &TrustConfig) -> Result<TrustReport, LabError> {
     }
 
     // Resolve at every honest node, with and without trust weighting.
-    let base = synthetic_base(config.seed, config.dim);
+    let base = synth.base();
     let params = Params::new();
     let mut resolved = BTreeSet::new();
     let mut unweighted = BTreeSet::new();
@@ -1499,6 +1526,14 @@ mod tests {
             rounds_max: 50,
             strategy: "linear".into(),
             reference_contrast: true,
+            workload: WorkloadKind::Gaussian,
+            finetune: FineTuneParams {
+                rank: 2,
+                scale: 0.5,
+                sparsity: 0.25,
+                overlap: 0.0,
+                noise: 1.5,
+            },
         };
         assert_ne!(c, d);
         c.validate().unwrap();
@@ -1522,6 +1557,9 @@ mod tests {
             ("strategy", "no_such_strategy"),
             ("reference_contrast", "maybe"),
             ("forgers", "x"),
+            ("workload", "files"),
+            ("ft_rank", "0"),
+            ("ft_sparsity", "-"),
         ] {
             let (c, issues) = TrustConfig::from_query(&pairs(&[(key, value), ("silent", "0")]));
             assert_eq!(issues.len(), 1, "{key}={value}: {issues:?}");
