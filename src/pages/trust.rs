@@ -51,11 +51,63 @@ const COUNT_KEYS: [&str; 6] = [
 /// A config from query (or form) pairs: the engine's codec, after naming
 /// the parameter at fault when the Byzantine members would leave no honest
 /// one (the engine alone only knows that the *total* is out of range).
+///
+/// `byzantine=F` (with `mix=a,b,…`, default all six) sets the counts from
+/// a share of the roster instead, as `lab-cli trust --byzantine-fraction`
+/// does; the page's own links then carry the counts.
 pub fn config_from_pairs(pairs: &[(String, String)]) -> (TrustConfig, Vec<QueryIssue>) {
     let mut issues = Vec::new();
-    let kept = fit_byzantine(pairs, &mut issues);
-    let (config, engine_issues) = TrustConfig::from_query(&kept);
+    let fraction = pairs.iter().rev().find(|(k, _)| k == "byzantine");
+    let kept: Vec<(String, String)> = if fraction.is_some() {
+        pairs
+            .iter()
+            .filter(|(k, _)| !COUNT_KEYS.contains(&k.as_str()))
+            .cloned()
+            .collect()
+    } else {
+        fit_byzantine(pairs, &mut issues)
+    };
+    let (mut config, engine_issues) = TrustConfig::from_query(&kept);
     issues.extend(engine_issues);
+    if let Some((_, value)) = fraction {
+        let mix = pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "mix")
+            .map_or("all", |(_, v)| v);
+        let mut by_fraction = config.clone();
+        let applied = value
+            .trim()
+            .parse::<f64>()
+            .map_err(|_| format!("'{value}' is not a number"))
+            .and_then(|f| {
+                let mix = Behaviour::parse_mix(mix).map_err(|e| format!("mix: {e}"))?;
+                by_fraction
+                    .set_byzantine_fraction(f, &mix)
+                    .map_err(|e| e.to_string())?;
+                by_fraction.validate().map_err(|e| e.to_string())
+            });
+        match applied {
+            Ok(()) => config = by_fraction,
+            Err(why) => {
+                // Read the link again without the fraction: its counts, or
+                // the defaults, fitted to the node count.
+                let rest: Vec<(String, String)> = pairs
+                    .iter()
+                    .filter(|(k, _)| k != "byzantine" && k != "mix")
+                    .cloned()
+                    .collect();
+                let (fallback, more) = config_from_pairs(&rest);
+                issues = more;
+                issues.push(issue(
+                    "byzantine",
+                    value,
+                    format!("{why}; counts used instead"),
+                ));
+                config = fallback;
+            }
+        }
+    }
     (config, issues)
 }
 
@@ -906,6 +958,36 @@ mod tests {
             dim: 4,
             reference_contrast: true,
             ..TrustConfig::default()
+        }
+    }
+
+    #[test]
+    fn a_byzantine_fraction_in_the_link_sets_the_counts() {
+        let (c, issues) = config_from_pairs(&pairs(&[
+            ("nodes", "20"),
+            ("byzantine", "0.3"),
+            ("mix", "corrupter,silent"),
+            ("forgers", "4"),
+        ]));
+        assert!(issues.is_empty(), "{issues:?}");
+        assert_eq!(
+            (c.corrupters, c.silent, c.forgers, c.equivocators),
+            (3, 3, 0, 0)
+        );
+        // The page's own link carries the counts and reads back the same.
+        let (back, issues) = config_from_pairs(&c.to_query());
+        assert!(issues.is_empty(), "{issues:?}");
+        assert_eq!(back, c);
+        // A bad fraction or mix is named; the counts of the link are used.
+        for (f, mix) in [("0.99", "all"), ("half", "all"), ("0.2", "sleeper")] {
+            let (c, issues) = config_from_pairs(&pairs(&[
+                ("nodes", "4"),
+                ("byzantine", f),
+                ("mix", mix),
+                ("forgers", "2"),
+            ]));
+            assert!(issues.iter().any(|i| i.key == "byzantine"), "{issues:?}");
+            c.validate().unwrap();
         }
     }
 

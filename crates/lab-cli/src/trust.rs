@@ -42,6 +42,15 @@ pub struct TrustArgs {
     /// Members that stop gossiping after round 1.
     #[arg(long, default_value_t = 1)]
     silent: u32,
+    /// Byzantine members as a share of the roster instead of counts:
+    /// round(F × nodes) members dealt over --mix (the counts, not F, are
+    /// what the report records).
+    #[arg(long, value_name = "F", conflicts_with_all = ["equivocators", "corrupters", "forgers", "replayers", "outsiders", "silent"])]
+    byzantine_fraction: Option<f64>,
+    /// With --byzantine-fraction: the behaviours to deal the members over,
+    /// comma-separated, or all.
+    #[arg(long, default_value = "all", requires = "byzantine_fraction")]
+    mix: String,
     /// push, pull or push-pull.
     #[arg(long, default_value = "push-pull")]
     protocol: String,
@@ -105,6 +114,11 @@ impl TrustArgs {
             ..TrustConfig::default()
         };
         self.workload.apply(FIELDS, &mut c)?;
+        if let Some(fraction) = self.byzantine_fraction {
+            let mix = Behaviour::parse_mix(&self.mix).map_err(|e| format!("--mix: {e}"))?;
+            c.set_byzantine_fraction(fraction, &mix)
+                .map_err(|e| format!("--byzantine-fraction: {e}"))?;
+        }
         c.validate().map_err(|e| e.to_string())?;
         Ok(c)
     }

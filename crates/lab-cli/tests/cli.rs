@@ -546,3 +546,47 @@ fn trust_takes_the_synthetic_workload_flags() {
     let out = lab(&["trust", "--weights", "a.safetensors"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn trust_takes_byzantine_members_as_a_fraction() {
+    let base = ["trust", "--nodes", "10", "--dim", "2", "--rounds-max", "60"];
+    let mut f = base.to_vec();
+    f.extend(["--byzantine-fraction", "0.3", "--mix", "equivocator,forger"]);
+    let d = json(&f);
+    // round(0.3 × 10) = 3 dealt over the mix in order: 2 equivocators, 1 forger.
+    assert_eq!(d["config"]["equivocators"], 2);
+    assert_eq!(d["config"]["forgers"], 1);
+    for other in ["corrupters", "replayers", "outsiders", "silent"] {
+        assert_eq!(d["config"][other], 0, "{other}");
+    }
+    assert_eq!(d["verdict"]["passed"], true);
+    // The same run by counts gives the same fingerprint.
+    let mut c = base.to_vec();
+    c.extend([
+        "--equivocators",
+        "2",
+        "--forgers",
+        "1",
+        "--corrupters",
+        "0",
+        "--replayers",
+        "0",
+        "--outsiders",
+        "0",
+        "--silent",
+        "0",
+    ]);
+    assert_eq!(json(&c)["fingerprint"], d["fingerprint"]);
+    // Bad fractions, unknown behaviours, and counts beside a fraction: exit 2.
+    for bad in [
+        vec!["--byzantine-fraction", "1.5"],
+        vec!["--byzantine-fraction", "0.2", "--mix", "sleeper"],
+        vec!["--byzantine-fraction", "0.2", "--forgers", "1"],
+        vec!["--mix", "forger"],
+    ] {
+        let mut args = base.to_vec();
+        args.extend(bad.iter().copied());
+        let out = lab(&args);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+    }
+}

@@ -122,6 +122,27 @@ impl Behaviour {
         }
     }
 
+    /// A comma-separated list of Byzantine behaviour names (`all`: the six),
+    /// as `--mix` and the `mix` URL parameter take it.
+    pub fn parse_mix(text: &str) -> Result<Vec<Behaviour>, ConfigError> {
+        if text.trim() == "all" {
+            return Ok(Behaviour::BYZANTINE.to_vec());
+        }
+        text.split(',')
+            .map(|name| {
+                let name = name.trim();
+                Behaviour::BYZANTINE
+                    .into_iter()
+                    .find(|b| b.name() == name)
+                    .ok_or_else(|| {
+                        ConfigError::Invalid(format!(
+                            "unknown Byzantine behaviour '{name}' (equivocator, corrupter, forger, replayer, outsider, silent or all)"
+                        ))
+                    })
+            })
+            .collect()
+    }
+
     /// Whether the behaviour leaves self-certifying evidence (a provable
     /// offence by the member itself). Forgeries, replays, outsiders and
     /// silence are dropped or harmless but prove nothing about a member.
@@ -242,6 +263,50 @@ impl TrustConfig {
             Behaviour::Replayer => self.replayers,
             Behaviour::Outsider => self.outsiders,
             Behaviour::Silent => self.silent,
+        }
+    }
+
+    /// Sets the Byzantine counts from a share of the roster: `round(fraction
+    /// × nodes)` members, dealt one at a time over `mix` in the order given
+    /// (so the first behaviours get one more when the total does not divide
+    /// evenly); behaviours not in `mix` get none. The counts stay the
+    /// canonical config: a report and its permalink record them, not the
+    /// fraction.
+    pub fn set_byzantine_fraction(
+        &mut self,
+        fraction: f64,
+        mix: &[Behaviour],
+    ) -> Result<(), ConfigError> {
+        if !(0.0..1.0).contains(&fraction) {
+            return Err(ConfigError::Invalid(format!(
+                "Byzantine fraction {fraction} must be at least 0 and below 1 (one member must be honest)"
+            )));
+        }
+        if mix.is_empty() || mix.contains(&Behaviour::Honest) {
+            return Err(ConfigError::Invalid(
+                "the Byzantine mix names one or more of equivocator, corrupter, forger, replayer, outsider, silent".into(),
+            ));
+        }
+        let total = (fraction * self.nodes as f64).round() as u32;
+        for b in Behaviour::BYZANTINE {
+            *self.count_mut(b) = 0;
+        }
+        for k in 0..total {
+            *self.count_mut(mix[k as usize % mix.len()]) += 1;
+        }
+        Ok(())
+    }
+
+    /// The count of `b`, to set it.
+    fn count_mut(&mut self, b: Behaviour) -> &mut u32 {
+        match b {
+            Behaviour::Honest => unreachable!("honest members are the rest"),
+            Behaviour::Equivocator => &mut self.equivocators,
+            Behaviour::Corrupter => &mut self.corrupters,
+            Behaviour::Forger => &mut self.forgers,
+            Behaviour::Replayer => &mut self.replayers,
+            Behaviour::Outsider => &mut self.outsiders,
+            Behaviour::Silent => &mut self.silent,
         }
     }
 
@@ -1503,6 +1568,44 @@ mod tests {
     #[test]
     fn fields_cover_every_config_field() {
         assert_fields_cover::<TrustConfig>(FIELDS);
+    }
+
+    #[test]
+    fn a_byzantine_fraction_deals_counts_over_the_mix() {
+        let mut c = TrustConfig {
+            nodes: 20,
+            ..TrustConfig::default()
+        };
+        // 30 % of 20 = 6 over three behaviours: two each; the rest none.
+        let mix = Behaviour::parse_mix("forger, equivocator,silent").unwrap();
+        c.set_byzantine_fraction(0.3, &mix).unwrap();
+        let counts = Behaviour::BYZANTINE.map(|b| c.count(b));
+        assert_eq!(counts, [2, 0, 2, 0, 0, 2]);
+        // 0.25 × 20 = 5 over all six: the first five get one each.
+        c.set_byzantine_fraction(0.25, &Behaviour::parse_mix("all").unwrap())
+            .unwrap();
+        assert_eq!(Behaviour::BYZANTINE.map(|b| c.count(b)), [1, 1, 1, 1, 1, 0]);
+        assert_eq!(c.honest(), 15);
+        c.validate().unwrap();
+        c.set_byzantine_fraction(0.0, &mix).unwrap();
+        assert_eq!(c.byzantine(), 0);
+        // Out of range, unknown or empty mixes are named, counts untouched.
+        let before = c.clone();
+        for bad in [1.0, -0.1, f64::NAN] {
+            assert!(c.set_byzantine_fraction(bad, &mix).is_err(), "{bad}");
+        }
+        assert!(c.set_byzantine_fraction(0.5, &[]).is_err());
+        assert!(c.set_byzantine_fraction(0.5, &[Behaviour::Honest]).is_err());
+        assert_eq!(c, before);
+        let err = Behaviour::parse_mix("forger,sleeper").unwrap_err();
+        assert!(err.to_string().contains("sleeper"), "{err}");
+        // A fraction near 1 leaves no honest member: validate says so.
+        let mut tiny = TrustConfig {
+            nodes: 3,
+            ..TrustConfig::default()
+        };
+        tiny.set_byzantine_fraction(0.9, &mix).unwrap();
+        assert!(tiny.validate().is_err());
     }
 
     #[test]
