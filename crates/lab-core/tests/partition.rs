@@ -1,7 +1,7 @@
 //! Experiment 2 through the public API.
 
 use lab_core::experiment::partition::{
-    format_phases, parse_phases, run, run_with, PartitionConfig,
+    format_phases, parse_phases, run, run_observed, run_with, PartitionConfig,
 };
 use lab_core::LabError;
 
@@ -153,4 +153,36 @@ fn the_seed_labs_all_pairs_partition_mode_heals() {
     // Inside: 3 groups × 6·5 merges; healing: 18·17 merges.
     assert_eq!(p.messages, 3 * 30);
     assert_eq!(r.results.messages_after_heal, 18 * 17);
+}
+
+#[test]
+fn an_observed_run_shows_every_round_with_sides_while_partitioned() {
+    let c = config("mod:3@2-9");
+    let mut seen = Vec::new();
+    let observed = run_observed(&c, 2, None, &mut |v| {
+        assert_eq!(v.digests.len(), 18);
+        assert_eq!(v.live.len(), 18);
+        let distinct = v
+            .digests
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        assert_eq!(distinct as u32, v.stats.distinct_states);
+        seen.push((v.round, v.sides.map(<[u32]>::to_vec), distinct));
+    })
+    .unwrap();
+    // The view changes nothing: same report as an unobserved run.
+    assert_eq!(observed.fingerprint, run_with(&c, 1).unwrap().fingerprint);
+    let rounds: Vec<u32> = seen.iter().map(|s| s.0).collect();
+    assert_eq!(rounds, (1..=rounds.len() as u32).collect::<Vec<_>>());
+    for (round, sides, _) in &seen {
+        match sides {
+            Some(s) => {
+                assert!((2..9).contains(round), "sides outside the phase: {round}");
+                assert_eq!(s, &(0..18).map(|i| i % 3).collect::<Vec<u32>>());
+            }
+            None => assert!(!(2..9).contains(round), "no sides in round {round}"),
+        }
+    }
+    assert_eq!(seen.last().unwrap().2, 1, "one state at the end");
 }

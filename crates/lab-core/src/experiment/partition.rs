@@ -561,6 +561,30 @@ pub fn run_with_tensors(
     executors: u32,
     tensors: Option<&FileTensors>,
 ) -> Result<PartitionReport, LabError> {
+    run_observed(config, executors, tensors, &mut |_| {})
+}
+
+/// One gossip round of a partition run, as a view sees it (the network
+/// animation); never part of a report.
+pub struct RoundView<'a> {
+    pub round: u32,
+    /// Every node's replica state digest after the round.
+    pub digests: &'a [Digest],
+    /// Every node: up (not crashed or paused) in the round.
+    pub live: Vec<bool>,
+    /// Every node's side, while a partition phase is active.
+    pub sides: Option<&'a [u32]>,
+    pub stats: &'a RoundStats,
+}
+
+/// [`run_with_tensors`], showing every gossip round to `view` (the
+/// all-pairs schedule has no rounds to show).
+pub fn run_observed(
+    config: &PartitionConfig,
+    executors: u32,
+    tensors: Option<&FileTensors>,
+    view: &mut dyn FnMut(RoundView<'_>),
+) -> Result<PartitionReport, LabError> {
     config.validate()?;
     if config.protocol == Protocol::AllPairs {
         return run_all_pairs(config, tensors);
@@ -584,8 +608,31 @@ pub fn run_with_tensors(
             }
         })
         .collect();
-    let mut observe = |driver: &OrderingDriver, _: &[Host]| {
+    let mut observe = |driver: &OrderingDriver, hosts: &[Host]| {
         let round = driver.stats().len() as u32;
+        if let Some(stats) = driver.stats().last() {
+            let r = stats.round;
+            let live = (0..config.nodes)
+                .map(|i| {
+                    hosts
+                        .iter()
+                        .map(Host::executor)
+                        .find(|e| e.hosts(i))
+                        .is_some_and(|e| e.live(r, i))
+                })
+                .collect();
+            let sides = watches
+                .iter()
+                .find(|w| w.layout.active(r))
+                .map(|w| w.layout.group_of.as_slice());
+            view(RoundView {
+                round: r,
+                digests: driver.digests(),
+                live,
+                sides,
+                stats,
+            });
+        }
         for w in &mut watches {
             if round + 1 == w.layout.start {
                 w.uniform_at_start = driver.digests().iter().collect::<BTreeSet<_>>().len() == 1;
