@@ -10,6 +10,7 @@
 //! active in that round.
 
 use crate::chart::esc;
+use lab_core::experiment::partition::RoundView;
 use lab_core::sim::faults::FaultInterval;
 use lab_core::sim::RoundReport;
 use lab_core::Digest;
@@ -105,6 +106,20 @@ impl Trace {
             }
         }
         self.record_nodes(round, &nodes, messages, dropped, None);
+    }
+
+    /// Adds a round of a partition run (the worker that ran it records it).
+    pub fn record_view(&mut self, v: &RoundView<'_>) {
+        let nodes: Vec<Option<NodeView>> = v
+            .digests
+            .iter()
+            .zip(&v.live)
+            .map(|(&digest, &live)| Some(NodeView { digest, live }))
+            .collect();
+        let sides = v
+            .sides
+            .map(|s| s.iter().map(|&g| g.min(u16::MAX as u32) as u16).collect());
+        self.record_nodes(v.round, &nodes, v.stats.messages, v.stats.dropped, sides);
     }
 
     /// Adds a round: each node's state (`None`: not reported), the round's
@@ -452,6 +467,30 @@ mod tests {
             " Active faults: partition (i mod 2)."
         );
         assert_eq!(active_faults(&faults, 3), "");
+    }
+
+    #[test]
+    fn a_partition_run_records_one_frame_per_round_with_sides() {
+        use lab_core::experiment::partition::{parse_phases, run_observed, PartitionConfig};
+        let config = PartitionConfig {
+            nodes: 9,
+            dim: 2,
+            phases: parse_phases("mod:3@1-6").unwrap(),
+            ..PartitionConfig::default()
+        };
+        let mut trace = Trace::new(config.nodes);
+        let report = run_observed(&config, 1, None, &mut |v| trace.record_view(&v)).unwrap();
+        assert_eq!(trace.frames.len(), report.results.run.rounds as usize + 1);
+        let partitioned: Vec<u32> = trace
+            .frames
+            .iter()
+            .filter(|f| f.sides.is_some())
+            .map(|f| f.round)
+            .collect();
+        assert_eq!(partitioned, [1, 2, 3, 4, 5]);
+        assert!(frame_svg(&trace, 2).contains(r#"class="cut""#));
+        let last = trace.frames.last().unwrap();
+        assert_eq!((last.distinct, last.largest), (1, 9));
     }
 
     #[test]
