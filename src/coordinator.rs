@@ -7,9 +7,14 @@
 //! browser, an in-process set of [`crate::worker_core::WorkerCore`]s in the
 //! native tests.
 //!
-//! - push / pull / push-pull: every worker hosts a disjoint node range of
-//!   each ordering; per round all workers emit, the coordinator routes the
-//!   batches, all workers deliver, the driver records the reports.
+//! - push / pull / push-pull, one ordering or one worker: every worker
+//!   hosts a disjoint node range of each ordering; per round all workers
+//!   emit, the coordinator routes the batches, all workers deliver, the
+//!   driver records the reports.
+//! - push / pull / push-pull, several orderings and workers: each worker
+//!   hosts every node of one ordering at a time (orderings are independent,
+//!   so no state crosses between workers); the coordinator steps each
+//!   worker's ordering round by round as its replies come in.
 //! - all-pairs (sequential, needs every node in one executor): whole
 //!   orderings are handed out to free workers.
 
@@ -126,6 +131,8 @@ pub async fn run_observed<L: Link>(
     };
     let (results, oracle) = if config.protocol == Protocol::AllPairs {
         c.all_pairs().await?
+    } else if split_by_orderings(config, c.link.size()) {
+        c.gossip_by_orderings().await?
     } else {
         c.gossip().await?
     };
@@ -298,6 +305,115 @@ impl<L: Link> Coordinator<'_, L> {
         .await
     }
 
+    /// Whole orderings on separate workers, each stepped as its replies
+    /// arrive: host all nodes, then per round emit (a single part has no
+    /// batches for others) and deliver, then resolve.
+    async fn gossip_by_orderings(&mut self) -> Result<(Vec<OrderingResult>, Oracle), RunError> {
+        let k = self.config.orderings;
+        let active = self.link.size().min(k);
+        let mut running: Vec<Option<Running>> = (0..active).map(|_| None).collect();
+        let mut results: Vec<Option<OrderingResult>> = vec![None; k as usize];
+        let mut oracle = None;
+        let (mut next, mut done) = (0, 0);
+        for w in 0..active {
+            running[w as usize] = Some(self.host_whole(w, next)?);
+            next += 1;
+        }
+        while done < k {
+            let (w, msg) = self.recv().await?;
+            let run = running
+                .get_mut(w as usize)
+                .and_then(Option::as_mut)
+                .ok_or_else(|| RunError::Protocol(format!("reply from idle worker {w}")))?;
+            match msg {
+                FromWorker::Hosted { oracle: o } => {
+                    oracle = oracle.or(o);
+                    self.step_whole(w, run)?;
+                }
+                FromWorker::Emitted { batches, .. } if batches.len() == 1 => {
+                    let inbox = route(vec![batches], 1)?.pop().unwrap_or_default();
+                    let round = run.round;
+                    self.link.send(
+                        w,
+                        &ToWorker::Deliver {
+                            round,
+                            batches: inbox,
+                        },
+                    )?;
+                }
+                FromWorker::Delivered { report } => {
+                    let reports = [report];
+                    (self.observe)(run.ordering, run.round, &reports);
+                    run.driver.record(&reports);
+                    let agreeing = run.driver.stats().last().map_or(0, |s| s.agreeing_nodes);
+                    let (ordering, round) = (run.ordering, run.round);
+                    self.step_whole(w, run)?;
+                    self.report_progress(done, ordering, round, agreeing);
+                }
+                FromWorker::Resolved { nodes } => {
+                    let run = running[w as usize].take().expect("checked above");
+                    let ordering = run.ordering;
+                    results[ordering as usize] =
+                        Some(ordering_result(self.config, run.driver, &nodes));
+                    let ms = self.link.now_ms() - run.started_ms;
+                    self.phases_ms
+                        .push((format!("ordering {ordering} (worker {w})"), ms));
+                    done += 1;
+                    if next < k {
+                        running[w as usize] = Some(self.host_whole(w, next)?);
+                        next += 1;
+                    }
+                    self.report_progress(done, ordering, 0, 0);
+                }
+                other => {
+                    return Err(RunError::Protocol(format!(
+                        "worker {w} answered {other:?} in a whole-ordering run"
+                    )))
+                }
+            }
+        }
+        let oracle = oracle.ok_or_else(|| RunError::Protocol("no oracle digests".into()))?;
+        Ok((
+            results
+                .into_iter()
+                .map(|r| r.expect("every ordering finished"))
+                .collect(),
+            oracle,
+        ))
+    }
+
+    /// Hosts every node of `ordering` on `worker`.
+    fn host_whole(&mut self, worker: u32, ordering: u32) -> Result<Running, RunError> {
+        self.link.send(
+            worker,
+            &ToWorker::Host {
+                config: self.config.clone(),
+                ordering,
+                parts: vec![(0, self.config.nodes)],
+                me: 0,
+                oracle: ordering == 0,
+            },
+        )?;
+        Ok(Running {
+            ordering,
+            round: 0,
+            driver: new_driver(self.config, ordering),
+            started_ms: self.link.now_ms(),
+        })
+    }
+
+    /// Asks `worker` for the next step of its ordering.
+    fn step_whole(&mut self, worker: u32, run: &mut Running) -> Result<(), RunError> {
+        match run.driver.next() {
+            Step::Round(r) => {
+                run.round = r;
+                self.link.send(worker, &ToWorker::Emit { round: r })
+            }
+            Step::Finished => self.link.send(worker, &ToWorker::Resolve),
+            Step::AllPairs => Err(RunError::Protocol("all-pairs step in a gossip run".into())),
+        }
+    }
+
     async fn all_pairs(&mut self) -> Result<(Vec<OrderingResult>, Oracle), RunError> {
         let k = self.config.orderings;
         let active = self.link.size().min(k);
@@ -385,6 +501,22 @@ impl<L: Link> Coordinator<'_, L> {
     }
 }
 
+/// A gossip ordering a worker runs whole.
+struct Running {
+    ordering: u32,
+    /// The round asked for last.
+    round: u32,
+    driver: OrderingDriver,
+    started_ms: f64,
+}
+
+/// Whether a gossip run hands whole orderings to workers (several of both)
+/// rather than splitting every ordering's nodes across them: orderings are
+/// independent, so this moves no state between workers.
+pub fn split_by_orderings(config: &ConvergenceConfig, workers: u32) -> bool {
+    config.protocol != Protocol::AllPairs && config.orderings >= 2 && workers >= 2
+}
+
 /// The driver of one ordering, exactly as the native `drive_native` makes
 /// it (Experiment 1 runs without faults).
 fn new_driver(config: &ConvergenceConfig, ordering: u32) -> OrderingDriver {
@@ -456,6 +588,39 @@ mod tests {
     fn push_and_pull_match_native() {
         check_matches_native(Protocol::Push, 1);
         check_matches_native(Protocol::Pull, 3);
+    }
+
+    #[test]
+    fn one_ordering_splits_nodes_and_matches_native() {
+        for protocol in [Protocol::Push, Protocol::PushPull] {
+            let config = ConvergenceConfig {
+                nodes: 13,
+                dim: 3,
+                orderings: 1,
+                protocol,
+                fanout: 2,
+                ..ConvergenceConfig::default()
+            };
+            assert!(!split_by_orderings(&config, 3));
+            check_config_matches_native(config);
+        }
+    }
+
+    #[test]
+    fn whole_orderings_are_timed_per_worker() {
+        let config = ConvergenceConfig {
+            nodes: 9,
+            dim: 2,
+            orderings: 3,
+            protocol: Protocol::PushPull,
+            ..ConvergenceConfig::default()
+        };
+        assert!(split_by_orderings(&config, 2));
+        assert!(!split_by_orderings(&config, 1));
+        let finished = run_local(&config, 2).unwrap();
+        let names: Vec<&str> = finished.phases_ms.iter().map(|p| p.0.as_str()).collect();
+        assert_eq!(names.len(), 3);
+        assert!(names.iter().all(|n| n.contains("(worker ")), "{names:?}");
     }
 
     #[test]
