@@ -6,7 +6,9 @@
 //! worker finished first.
 
 use crate::coordinator::{Link, RunError};
+use crate::pool::Pool;
 use crate::protocol::{FromWorker, Job, JobOutput, ToWorker};
+use leptos::prelude::{LocalStorage, SetValue, StoredValue, UpdateValue};
 
 /// Most jobs one run may queue.
 pub const JOBS_MAX: usize = 4096;
@@ -125,6 +127,81 @@ pub async fn run_jobs<L: Link>(
         .enumerate()
         .map(|(i, o)| o.ok_or_else(|| RunError::Protocol(format!("job {i} never finished"))))
         .collect()
+}
+
+/// One web worker for a page's one-off engine work that needs no run pool
+/// (checking a report, reading model files), so that code lives in the
+/// worker's wasm instead of the page's. The worker is kept between
+/// requests; a worker that failed is dropped and the next request starts a
+/// fresh one. A `Copy` handle.
+#[derive(Clone, Copy)]
+pub struct OneWorker {
+    pool: StoredValue<Option<Pool>, LocalStorage>,
+}
+
+impl OneWorker {
+    /// No worker yet: the first request starts it (a panel that may never
+    /// be used does not load the engine at page load).
+    pub fn new() -> OneWorker {
+        OneWorker {
+            pool: StoredValue::new_local(None),
+        }
+    }
+
+    /// Starts the worker now (in the browser), so that it has loaded by the
+    /// time the page's one task is asked for.
+    pub fn started() -> OneWorker {
+        let pool = if cfg!(target_arch = "wasm32") {
+            Pool::spawn(1).ok()
+        } else {
+            None
+        };
+        OneWorker {
+            pool: StoredValue::new_local(pool),
+        }
+    }
+
+    /// Sends `message` and waits for the reply; a `Failed` reply becomes
+    /// `Err(message)`, and so does a worker that could not start or died.
+    pub async fn request(self, message: &ToWorker) -> Result<FromWorker, String> {
+        let pool = self.pool.try_update_value(Option::take).flatten();
+        let mut pool = match pool {
+            Some(p) => p,
+            None => Pool::spawn(1)?,
+        };
+        let reply = async {
+            pool.wait_ready().await?;
+            pool.send(0, message)?;
+            pool.recv().await
+        }
+        .await;
+        match reply {
+            Ok((_, FromWorker::Failed { message })) => {
+                self.pool.set_value(Some(pool));
+                Err(message)
+            }
+            Ok((_, reply)) => {
+                self.pool.set_value(Some(pool));
+                Ok(reply)
+            }
+            Err(RunError::Worker { message, .. }) => Err(message),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Runs one [`Job`] in the worker.
+    pub async fn job(self, job: Job) -> Result<JobOutput, String> {
+        match self.request(&ToWorker::Job { index: 0, job }).await? {
+            FromWorker::JobDone { output, .. } => Ok(output),
+            other => Err(format!("the worker sent {other:?} for a job")),
+        }
+    }
+}
+
+impl Default for OneWorker {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 #[cfg(test)]

@@ -7,11 +7,15 @@
 //! routes them without decoding (`lab_core::sim::encode_envelopes` on one
 //! side, `decode_envelopes` on the other).
 
-use lab_core::experiment::convergence::{ConvergenceConfig, FileTensors, NodeResolved};
+use crate::pages::reproduce::{Checked, ReportError};
+use lab_core::experiment::convergence::{
+    ConvergenceConfig, FileTensors, FileWorkload, NodeResolved,
+};
 use lab_core::experiment::partition::{PartitionConfig, PartitionResults};
 use lab_core::experiment::scale::{ScaleConfig, ScalePoint};
 use lab_core::experiment::sweep::{StrategyRow, SweepConfig};
 use lab_core::experiment::trust::{TrustConfig, TrustResults};
+use lab_core::loader::Slice;
 use lab_core::report::{Report, Verdict};
 use lab_core::sim::{Counters, RoundReport};
 use lab_core::Digest;
@@ -61,6 +65,81 @@ pub enum ToWorker {
     /// config records). Replaces any tensors sent before. Reply:
     /// [`FromWorker::TensorsLoaded`].
     LoadTensors { tensors: FileTensors },
+    /// The real-weights panel's contribution files (two or more): the
+    /// worker checks every header and layout (browser limits) and, only if
+    /// all are valid and share a tensor that can be merged, keeps them in
+    /// place of the files it kept before. Reply: [`FromWorker::ModelFiles`].
+    ModelFiles { files: Vec<NamedBytes> },
+    /// The panel's base model file (`None` removes it), checked and kept
+    /// the same way. Reply: [`FromWorker::ModelBase`].
+    ModelBase { base: Option<NamedBytes> },
+    /// Load `tensor` (or its `slice`) from the kept files and base, all or
+    /// nothing. Reply: [`FromWorker::ModelTensor`].
+    LoadModelTensor {
+        tensor: String,
+        slice: Option<Slice>,
+    },
+}
+
+/// A file's name and its bytes (sent as one byte string, not a sequence).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct NamedBytes {
+    pub name: String,
+    #[serde(with = "byte_string")]
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for NamedBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "NamedBytes({:?}, {} bytes)", self.name, self.bytes.len())
+    }
+}
+
+/// `Vec<u8>` as serde bytes: postcard then copies it in one piece instead
+/// of element by element (what `serde_bytes` does, without the dependency).
+mod byte_string {
+    use serde::de::{Error, SeqAccess, Visitor};
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(bytes)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        struct Bytes;
+        impl<'de> Visitor<'de> for Bytes {
+            type Value = Vec<u8>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("bytes")
+            }
+            fn visit_bytes<E: Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+                Ok(v.to_vec())
+            }
+            fn visit_byte_buf<E: Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+                Ok(v)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+                let mut out = Vec::new();
+                while let Some(b) = seq.next_element()? {
+                    out.push(b);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_byte_buf(Bytes)
+    }
+}
+
+/// One entry of the real-weights panel's tensor picker: a tensor every
+/// contributed file has.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TensorChoice {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub dtype: String,
+    pub elements: u64,
+    /// Why it cannot be merged (unsupported dtype, mismatch), if it cannot.
+    pub issue: Option<String>,
 }
 
 /// A self-contained piece of work a single worker computes with the same
@@ -80,6 +159,10 @@ pub enum Job {
     Trust(TrustConfig),
     /// A fixed amount of benchmark work (timed by the coordinator).
     Bench(crate::bench::BenchJob),
+    /// Check a report's fingerprint (the Reproduce page): the report's
+    /// JSON text, parsed and recomputed here so the page carries no JSON
+    /// deserializer for the six report types.
+    CheckReport(String),
 }
 
 /// What a [`Job`] produced.
@@ -90,6 +173,8 @@ pub enum JobOutput {
     ScalePoint(Box<ScalePoint>),
     Trust(Box<WireReport<TrustConfig, TrustResults>>),
     Bench(crate::bench::BenchOutput),
+    /// What checking the report found (or why it could not be checked).
+    CheckReport(Box<Result<Checked, ReportError>>),
 }
 
 /// A report without its (absent) `execution`, in a shape postcard can
@@ -166,6 +251,16 @@ pub enum FromWorker {
     TensorsLoaded { tensors: u32, elements: u64 },
     /// The request failed (invalid config, engine error, wire error, panic).
     Failed { message: String },
+    /// The files of [`ToWorker::ModelFiles`] are kept: the tensors they
+    /// have in common, in the first file's order.
+    ModelFiles { choices: Vec<TensorChoice> },
+    /// The base of [`ToWorker::ModelBase`] is kept (or removed).
+    ModelBase,
+    /// What [`ToWorker::LoadModelTensor`] loaded.
+    ModelTensor {
+        workload: FileWorkload,
+        tensors: FileTensors,
+    },
 }
 
 /// Encodes a message for `postMessage`.
@@ -219,6 +314,20 @@ mod tests {
             elements: 12,
         };
         assert_eq!(decode::<FromWorker>(&encode(&reply)).unwrap(), reply);
+    }
+
+    #[test]
+    fn file_bytes_travel_as_one_byte_string() {
+        let msg = ToWorker::ModelFiles {
+            files: vec![NamedBytes {
+                name: "a.safetensors".into(),
+                bytes: (0..=255).collect(),
+            }],
+        };
+        let bytes = encode(&msg);
+        // variant, count, name, then the length and the 256 raw bytes.
+        assert!(bytes.len() < 256 + 32, "{}", bytes.len());
+        assert_eq!(decode::<ToWorker>(&bytes).unwrap(), msg);
     }
 
     #[test]

@@ -5,9 +5,12 @@
 //! between `postMessage` and [`WorkerCore::handle`]; native tests drive this
 //! type directly.
 
-use crate::protocol::{FromWorker, Job, JobOutput, Oracle, ToWorker};
-use lab_core::experiment::convergence::{ConvergenceConfig, FileTensors, Host, Workload};
+use crate::protocol::{FromWorker, Job, JobOutput, NamedBytes, Oracle, TensorChoice, ToWorker};
+use lab_core::experiment::convergence::{
+    load_files, ConvergenceConfig, FileTensors, Host, Workload,
+};
 use lab_core::experiment::{partition, scale, sweep, trust};
+use lab_core::loader::{self, Slice};
 use lab_core::sim::{decode_envelopes, encode_envelopes, Counters, Envelope};
 use std::ops::Range;
 use std::sync::Arc;
@@ -36,6 +39,9 @@ pub struct WorkerCore {
     workload: Option<(ConvergenceConfig, Arc<Workload>)>,
     gossip: Option<Gossip>,
     tensors: Option<FileTensors>,
+    /// The real-weights panel's files (contributions, base), checked.
+    model_files: Vec<NamedBytes>,
+    model_base: Option<NamedBytes>,
 }
 
 impl WorkerCore {
@@ -75,7 +81,81 @@ impl WorkerCore {
                 })
             }
             ToWorker::LoadTensors { tensors } => Ok(self.load_tensors(tensors)),
+            ToWorker::ModelFiles { files } => self.model_files(files),
+            ToWorker::ModelBase { base } => self.model_base(base),
+            ToWorker::LoadModelTensor { tensor, slice } => self.load_model_tensor(&tensor, slice),
         }
+    }
+
+    /// Checks the panel's new contribution files (browser limits) and keeps
+    /// them, replacing the old ones, only if every one is valid and they
+    /// share a tensor that can be merged.
+    fn model_files(&mut self, files: Vec<NamedBytes>) -> Result<FromWorker, String> {
+        let limits = crate::components::weights::browser_limits(files.len());
+        let models = files
+            .iter()
+            .map(|f| loader::inspect_with(&f.name, &f.bytes, &limits).map_err(|e| e.to_string()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let choices: Vec<TensorChoice> = loader::common_tensors(&models)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|t| TensorChoice {
+                elements: t.shape.iter().product::<usize>() as u64,
+                dtype: t.dtypes[0].name().to_string(),
+                issue: t.issue.map(|e| e.to_string()),
+                shape: t.shape,
+                name: t.name,
+            })
+            .collect();
+        if !choices.iter().any(|c| c.issue.is_none()) {
+            return Err(format!(
+                "none of the {} tensors the files have in common can be merged: {}",
+                choices.len(),
+                choices
+                    .first()
+                    .and_then(|c| c.issue.clone())
+                    .unwrap_or_default()
+            ));
+        }
+        self.model_files = files;
+        Ok(FromWorker::ModelFiles { choices })
+    }
+
+    /// Checks and keeps the panel's base model (or removes it).
+    fn model_base(&mut self, base: Option<NamedBytes>) -> Result<FromWorker, String> {
+        if let Some(b) = &base {
+            let limits = crate::components::weights::browser_limits(1);
+            loader::inspect_with(&b.name, &b.bytes, &limits).map_err(|e| e.to_string())?;
+        }
+        self.model_base = base;
+        Ok(FromWorker::ModelBase)
+    }
+
+    /// Loads `tensor` (or its `slice`) from the kept files and base.
+    fn load_model_tensor(
+        &mut self,
+        tensor: &str,
+        slice: Option<Slice>,
+    ) -> Result<FromWorker, String> {
+        if self.model_files.is_empty() {
+            return Err(
+                "this worker holds no model files (it was restarted): choose the files again"
+                    .into(),
+            );
+        }
+        let named: Vec<(&str, &[u8])> = self
+            .model_files
+            .iter()
+            .map(|f| (f.name.as_str(), f.bytes.as_slice()))
+            .collect();
+        let base = self
+            .model_base
+            .as_ref()
+            .map(|b| (b.name.as_str(), b.bytes.as_slice()));
+        let limits = crate::components::weights::browser_limits(named.len());
+        let (workload, tensors) =
+            load_files(&named, base, tensor, slice, &limits).map_err(|e| e.to_string())?;
+        Ok(FromWorker::ModelTensor { workload, tensors })
     }
 
     /// Keeps a file workload's tensors for the next `Host`/`AllPairs`; the
@@ -293,6 +373,9 @@ pub fn run_job(job: Job) -> Result<JobOutput, String> {
         }
         Job::Trust(config) => JobOutput::Trust(Box::new(trust::run(&config).map_err(fail)?.into())),
         Job::Bench(job) => JobOutput::Bench(crate::bench::run_bench(&job)?),
+        Job::CheckReport(text) => {
+            JobOutput::CheckReport(Box::new(crate::pages::reproduce::check_report(&text)))
+        }
     })
 }
 
@@ -323,6 +406,66 @@ fn check_parts(parts: &[(u32, u32)], nodes: u32) -> Result<Vec<Range<u32>>, Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A safetensors file with one F32 tensor "w" of shape [3, 2].
+    fn safetensors(values: [f32; 6]) -> Vec<u8> {
+        let header = r#"{"w":{"dtype":"F32","shape":[3,2],"data_offsets":[0,24]}}"#;
+        let mut out = (header.len() as u64).to_le_bytes().to_vec();
+        out.extend_from_slice(header.as_bytes());
+        out.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+        out
+    }
+
+    fn named(name: &str, bytes: Vec<u8>) -> NamedBytes {
+        NamedBytes {
+            name: name.into(),
+            bytes,
+        }
+    }
+
+    #[test]
+    fn model_files_are_checked_kept_and_loaded() {
+        let mut core = WorkerCore::new();
+        let load = ToWorker::LoadModelTensor {
+            tensor: "w".into(),
+            slice: None,
+        };
+        assert!(matches!(core.handle(load.clone()),
+            FromWorker::Failed { message } if message.contains("no model files")));
+        let (a, b) = (safetensors([1.; 6]), safetensors([2.; 6]));
+        let files = vec![named("a", a.clone()), named("b", b)];
+        match core.handle(ToWorker::ModelFiles { files }) {
+            FromWorker::ModelFiles { choices } => {
+                assert_eq!(choices.len(), 1);
+                assert_eq!((choices[0].name.as_str(), choices[0].elements), ("w", 6));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        // A bad set is refused in words and the kept files stay.
+        let cut = a[..a.len() - 5].to_vec();
+        let bad = vec![named("a", a.clone()), named("cut", cut)];
+        assert!(matches!(core.handle(ToWorker::ModelFiles { files: bad }),
+            FromWorker::Failed { message } if message.contains("'cut'")));
+        let base = Some(named("base", safetensors([0.5; 6])));
+        assert_eq!(
+            core.handle(ToWorker::ModelBase { base }),
+            FromWorker::ModelBase
+        );
+        match core.handle(load) {
+            FromWorker::ModelTensor { workload, tensors } => {
+                assert_eq!(workload.files.len(), 2);
+                assert_eq!(workload.files[1].name, "b");
+                assert_eq!(
+                    workload.base.as_ref().map(|b| b.name.as_str()),
+                    Some("base")
+                );
+                assert_eq!(tensors.contributions[1].data(), &[2.0; 6]);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        // The engine workers' path is untouched by the panel's files.
+        assert!(core.tensors.is_none());
+    }
 
     #[test]
     fn parts_must_cover_the_nodes() {

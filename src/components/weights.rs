@@ -3,9 +3,10 @@
 //! a tensor common to all of them (and a slice of it if it is large), and
 //! the glue that sends the loaded tensors to the workers.
 //!
-//! Files are read in this page's memory with `File.arrayBuffer()` and parsed
-//! by the same `lab_core` loader `lab-cli` uses; nothing is uploaded and no
-//! request is made (the shipped sample is the one exception: it is fetched
+//! Files are read with `File.arrayBuffer()` and handed to a web worker of
+//! this page (so the loader's code is not in the page's wasm), which parses
+//! them with the same `lab_core` loader `lab-cli` uses and keeps them;
+//! nothing is uploaded and no request is made (the shipped sample is the one exception: it is fetched
 //! from this site when the person asks for it). A selection is loaded all or
 //! nothing: on any error the message names the file and the problem, and
 //! what was loaded before is dropped, so a run never merges something other
@@ -13,12 +14,11 @@
 
 use crate::components::results::group;
 use crate::coordinator::{Link, RunError};
-use crate::protocol::{FromWorker, ToWorker};
+use crate::jobs::OneWorker;
+use crate::protocol::{FromWorker, NamedBytes, ToWorker};
 use crate::query::WORKLOAD_ELEMENTS_BROWSER_MAX;
-use lab_core::experiment::convergence::{load_files, FileTensors, FileWorkload, FILES_MAX};
-use lab_core::loader::{
-    self, Limits, ModelFile, Slice, BROWSER_ELEMENTS_MAX, BROWSER_FILE_BYTES_MAX,
-};
+use lab_core::experiment::convergence::{FileTensors, FileWorkload, FILES_MAX};
+use lab_core::loader::{self, Limits, Slice, BROWSER_ELEMENTS_MAX, BROWSER_FILE_BYTES_MAX};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::sync::Arc;
@@ -37,20 +37,19 @@ const SAMPLE_FILES: [&str; 2] = [
 const SAMPLE_TENSOR: &str = "lstm_cell.weight_hh";
 
 /// A file read into memory.
-struct Picked {
-    name: String,
-    bytes: Vec<u8>,
-}
+type Picked = NamedBytes;
 
 /// One entry of the tensor picker.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TensorChoice {
-    pub name: String,
-    pub shape: Vec<usize>,
-    pub dtype: String,
-    pub elements: u64,
-    /// Why it cannot be merged (unsupported dtype, mismatch), if it cannot.
-    pub issue: Option<String>,
+pub use crate::protocol::TensorChoice;
+
+/// Per-tensor element limit in the browser for `files` files (plus a base
+/// or the zero base): a worker holds all of them.
+pub fn browser_limits(files: usize) -> Limits {
+    let per_tensor = WORKLOAD_ELEMENTS_BROWSER_MAX / (files as u64 + 1);
+    Limits {
+        file_bytes_max: BROWSER_FILE_BYTES_MAX,
+        elements_max: BROWSER_ELEMENTS_MAX.min(per_tensor as usize),
+    }
 }
 
 /// A loaded selection: what the config records, and the tensors.
@@ -64,8 +63,8 @@ pub struct Loaded {
 /// into any closure.
 #[derive(Clone, Copy)]
 pub struct Weights {
-    files: StoredValue<Vec<Picked>, LocalStorage>,
-    base: StoredValue<Option<Picked>, LocalStorage>,
+    /// The worker that parses the files and keeps them.
+    worker: OneWorker,
     /// (name, bytes) of the contributed files, for display.
     file_names: RwSignal<Vec<(String, u64)>>,
     base_name: RwSignal<Option<(String, u64)>>,
@@ -92,8 +91,7 @@ impl Default for Weights {
 impl Weights {
     pub fn new() -> Weights {
         Weights {
-            files: StoredValue::new_local(Vec::new()),
-            base: StoredValue::new_local(None),
+            worker: OneWorker::new(),
             file_names: RwSignal::new(Vec::new()),
             base_name: RwSignal::new(None),
             choices: RwSignal::new(Vec::new()),
@@ -125,11 +123,7 @@ impl Weights {
     /// Per-tensor element limit in the browser for `files` files (plus a
     /// base or the zero base): a worker holds all of them.
     fn limits(files: usize) -> Limits {
-        let per_tensor = WORKLOAD_ELEMENTS_BROWSER_MAX / (files as u64 + 1);
-        Limits {
-            file_bytes_max: BROWSER_FILE_BYTES_MAX,
-            elements_max: BROWSER_ELEMENTS_MAX.min(per_tensor as usize),
-        }
+        browser_limits(files)
     }
 
     /// Reads and checks new contribution files (replacing the old ones only
@@ -137,10 +131,13 @@ impl Weights {
     fn add_files(self, files: Vec<web_sys::File>) {
         self.busy.set(true);
         spawn_local(async move {
-            let result = read_contributions(files).await;
+            let result = match read_contributions(files).await {
+                Ok(picked) => self.inspect(picked).await,
+                Err(message) => Err(message),
+            };
             self.busy.set(false);
             match result {
-                Ok((picked, models)) => self.accept(picked, &models, None),
+                Ok((names, choices)) => self.accept(names, choices, None),
                 Err(message) => self.fail(message),
             }
         });
@@ -164,50 +161,47 @@ impl Weights {
                     }
                 }
             }
-            self.busy.set(false);
             let checked = match failed {
                 Some(message) => Err(message),
-                None => inspect_all(&picked).map(|models| (picked, models)),
+                None => self.inspect(picked).await,
             };
+            self.busy.set(false);
             match checked {
-                Ok((picked, models)) => self.accept(picked, &models, Some(SAMPLE_TENSOR)),
+                Ok((names, choices)) => self.accept(names, choices, Some(SAMPLE_TENSOR)),
                 Err(message) => self.fail(message),
             }
         });
     }
 
-    /// Commits a valid set of files and loads a tensor.
-    fn accept(self, picked: Vec<Picked>, models: &[ModelFile], prefer: Option<&str>) {
-        let choices = match loader::common_tensors(models) {
-            Ok(common) => common
-                .into_iter()
-                .map(|t| TensorChoice {
-                    elements: t.shape.iter().product::<usize>() as u64,
-                    dtype: t.dtypes[0].name().to_string(),
-                    issue: t.issue.map(|e| e.to_string()),
-                    shape: t.shape,
-                    name: t.name,
-                })
-                .collect::<Vec<_>>(),
-            Err(e) => return self.fail(e.to_string()),
-        };
+    /// Hands the files to the worker, which checks every one and keeps
+    /// them (replacing the files it kept) only if all are valid and share a
+    /// tensor that can be merged: their names and sizes, and the choices.
+    async fn inspect(
+        self,
+        picked: Vec<Picked>,
+    ) -> Result<(Vec<(String, u64)>, Vec<TensorChoice>), String> {
+        let names = picked
+            .iter()
+            .map(|p| (p.name.clone(), p.bytes.len() as u64))
+            .collect();
+        let message = ToWorker::ModelFiles { files: picked };
+        match self.worker.request(&message).await? {
+            FromWorker::ModelFiles { choices } => Ok((names, choices)),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Commits a valid set of files (already kept by the worker) and loads
+    /// a tensor.
+    fn accept(self, names: Vec<(String, u64)>, choices: Vec<TensorChoice>, prefer: Option<&str>) {
         let first = prefer
             .and_then(|p| choices.iter().find(|c| c.name == p && c.issue.is_none()))
             .or_else(|| choices.iter().find(|c| c.issue.is_none()));
+        // The worker keeps files only when one of their tensors is usable.
         let Some(first) = first.map(|c| c.name.clone()) else {
-            return self.fail(format!(
-                "none of the {} tensors the files have in common can be merged: {}",
-                choices.len(),
-                choices[0].issue.clone().unwrap_or_default()
-            ));
+            return self.fail("none of the tensors the files have in common can be merged".into());
         };
-        self.file_names.set(
-            picked
-                .iter()
-                .map(|p| (p.name.clone(), p.bytes.len() as u64))
-                .collect(),
-        );
-        self.files.set_value(picked);
+        self.file_names.set(names);
         self.choices.set(choices);
         self.choose(first);
     }
@@ -269,22 +263,28 @@ impl Weights {
     }
 
     /// Loads the selected tensor from every file (and the base), all or
-    /// nothing.
+    /// nothing, in the worker that keeps the files.
     fn load(self) {
         let tensor = self.tensor.get_untracked();
-        let result = self.slice().and_then(|slice| {
-            self.files.with_value(|files| {
-                let named: Vec<(&str, &[u8])> = files
-                    .iter()
-                    .map(|f| (f.name.as_str(), f.bytes.as_slice()))
-                    .collect();
-                self.base.with_value(|base| {
-                    let base = base.as_ref().map(|b| (b.name.as_str(), b.bytes.as_slice()));
-                    load_files(&named, base, &tensor, slice, &Weights::limits(named.len()))
-                        .map_err(|e| e.to_string())
-                })
-            })
+        let slice = match self.slice() {
+            Ok(slice) => slice,
+            Err(message) => return self.loaded_or(Err(message)),
+        };
+        self.busy.set(true);
+        spawn_local(async move {
+            let message = ToWorker::LoadModelTensor { tensor, slice };
+            let result = match self.worker.request(&message).await {
+                Ok(FromWorker::ModelTensor { workload, tensors }) => Ok((workload, tensors)),
+                Ok(other) => Err(unexpected(&other)),
+                Err(message) => Err(message),
+            };
+            self.busy.set(false);
+            self.loaded_or(result);
         });
+    }
+
+    /// Shows what a load gave: the loaded selection, or why nothing is.
+    fn loaded_or(self, result: Result<(FileWorkload, FileTensors), String>) {
         match result {
             Ok((workload, tensors)) => {
                 self.loaded.set(Some(Loaded {
@@ -301,21 +301,22 @@ impl Weights {
         }
     }
 
-    /// Reads and checks a base model file, then reloads the selection.
+    /// Reads and checks a base model file (the worker keeps it), then
+    /// reloads the selection.
     fn set_base(self, file: web_sys::File) {
         self.busy.set(true);
         spawn_local(async move {
-            let result = read_file(&file).await.and_then(|picked| {
-                loader::inspect_with(&picked.name, &picked.bytes, &Weights::limits(1))
-                    .map(|_| picked)
-                    .map_err(|e| e.to_string())
-            });
+            let result = match read_file(&file).await {
+                Ok(picked) => {
+                    let name = (picked.name.clone(), picked.bytes.len() as u64);
+                    self.send_base(Some(picked)).await.map(|()| name)
+                }
+                Err(message) => Err(message),
+            };
             self.busy.set(false);
             match result {
-                Ok(picked) => {
-                    self.base_name
-                        .set(Some((picked.name.clone(), picked.bytes.len() as u64)));
-                    self.base.set_value(Some(picked));
+                Ok(name) => {
+                    self.base_name.set(Some(name));
                     if !self.tensor.get_untracked().is_empty() {
                         self.load();
                     }
@@ -325,18 +326,31 @@ impl Weights {
         });
     }
 
-    fn remove_base(self) {
-        self.base.set_value(None);
-        self.base_name.set(None);
-        if !self.tensor.get_untracked().is_empty() {
-            self.load();
+    /// Gives the worker the base (or removes it there).
+    async fn send_base(self, base: Option<Picked>) -> Result<(), String> {
+        match self.worker.request(&ToWorker::ModelBase { base }).await? {
+            FromWorker::ModelBase => Ok(()),
+            other => Err(unexpected(&other)),
         }
     }
 
-    /// Forgets every file.
+    fn remove_base(self) {
+        self.base_name.set(None);
+        self.busy.set(true);
+        spawn_local(async move {
+            let result = self.send_base(None).await;
+            self.busy.set(false);
+            match result {
+                Ok(()) if !self.tensor.get_untracked().is_empty() => self.load(),
+                Ok(()) => {}
+                Err(message) => self.error.set(Some(message)),
+            }
+        });
+    }
+
+    /// Forgets every file (the worker keeps its copies until the next
+    /// files replace them; nothing is loaded from them meanwhile).
     fn clear(self) {
-        self.files.set_value(Vec::new());
-        self.base.set_value(None);
         self.file_names.set(Vec::new());
         self.base_name.set(None);
         self.choices.set(Vec::new());
@@ -356,10 +370,8 @@ impl Weights {
 }
 
 /// Reads new contribution files: count and sizes first (before reading
-/// anything), then every file, then every header.
-async fn read_contributions(
-    files: Vec<web_sys::File>,
-) -> Result<(Vec<Picked>, Vec<ModelFile>), String> {
+/// anything), then every file (the worker then checks every header).
+async fn read_contributions(files: Vec<web_sys::File>) -> Result<Vec<Picked>, String> {
     if files.len() < 2 {
         return Err(format!(
             "choose two or more .safetensors files at once (got {}): the nodes merge one tensor from each",
@@ -380,17 +392,12 @@ async fn read_contributions(
     for f in &files {
         picked.push(read_file(f).await?);
     }
-    let models = inspect_all(&picked)?;
-    Ok((picked, models))
+    Ok(picked)
 }
 
-/// Validates every file's header and layout (browser limits).
-fn inspect_all(picked: &[Picked]) -> Result<Vec<ModelFile>, String> {
-    let limits = Weights::limits(picked.len());
-    picked
-        .iter()
-        .map(|p| loader::inspect_with(&p.name, &p.bytes, &limits).map_err(|e| e.to_string()))
-        .collect()
+/// A reply the weights worker should not have sent.
+fn unexpected(_reply: &FromWorker) -> String {
+    "the weights worker sent an unexpected reply".into()
 }
 
 /// A picked file's bytes (size-checked first).
@@ -794,7 +801,7 @@ mod tests {
     use crate::coordinator::run;
     use crate::local::{block_on, LocalLink};
     use lab_core::experiment::convergence::{
-        run_with_workload, ConvergenceConfig, Workload, WorkloadKind,
+        load_files, run_with_workload, ConvergenceConfig, Workload, WorkloadKind,
     };
     use lab_core::sim::Protocol;
 

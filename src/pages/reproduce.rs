@@ -1,10 +1,15 @@
 //! Reproduce: open a report (a file from any experiment page or from
 //! `lab-cli … --json`), check its fingerprint by recomputing it from the
 //! content, and show the config, the exact `lab-cli` command and a link
-//! that re-runs it here. Nothing is uploaded: the file is read in the page.
+//! that re-runs it here. Nothing is uploaded: the file is read in the page
+//! and checked in a web worker ([`check_report`] runs there, as
+//! `protocol::Job::CheckReport`, so the page's wasm carries no JSON
+//! deserializer for the six report types).
 
 use crate::components::report::{execution_text, FingerprintBox};
 use crate::components::verdict::VerdictPanel;
+use crate::jobs::OneWorker;
+use crate::protocol::{Job, JobOutput};
 use crate::query::{encode_query, PageOptions};
 use lab_core::experiment::convergence::ConvergenceReport;
 use lab_core::experiment::partition::PartitionReport;
@@ -16,14 +21,14 @@ use lab_core::report::{Execution, Verdict, SCHEMA};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsCast;
 
 /// Largest report file read, in bytes.
 pub const REPORT_BYTES_MAX: usize = 64 << 20;
 
 /// Why a report could not be checked.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ReportError {
     TooLarge(usize),
     NotJson(String),
@@ -35,6 +40,8 @@ pub enum ReportError {
         experiment: String,
         message: String,
     },
+    /// The web worker that checks reports failed (or could not start).
+    Worker(String),
 }
 
 impl std::fmt::Display for ReportError {
@@ -54,12 +61,13 @@ impl std::fmt::Display for ReportError {
             ReportError::Shape { experiment, message } => {
                 write!(f, "not a valid '{experiment}' report: {message}")
             }
+            ReportError::Worker(message) => write!(f, "the report could not be checked: {message}"),
         }
     }
 }
 
 /// What checking a report found.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Checked {
     pub experiment: String,
     pub lab_version: String,
@@ -220,9 +228,25 @@ pub fn ReproducePage(options: PageOptions, pairs: Vec<(String, String)>) -> impl
     let text = RwSignal::new(String::new());
     let result = RwSignal::new(None::<Result<Checked, ReportError>>);
     let source = RwSignal::new(String::new());
+    let checking = RwSignal::new(false);
+    let worker = OneWorker::started();
     let check = move |from: String, content: String| {
-        source.set(from);
-        result.set(Some(check_report(&content)));
+        if content.len() > REPORT_BYTES_MAX {
+            source.set(from);
+            result.set(Some(Err(ReportError::TooLarge(content.len()))));
+            return;
+        }
+        checking.set(true);
+        spawn_local(async move {
+            let checked = match worker.job(Job::CheckReport(content)).await {
+                Ok(JobOutput::CheckReport(r)) => *r,
+                Ok(_) => Err(ReportError::Worker("unexpected reply".into())),
+                Err(message) => Err(ReportError::Worker(message)),
+            };
+            checking.set(false);
+            source.set(from);
+            result.set(Some(checked));
+        });
     };
     let on_file = move |ev: leptos::ev::Event| {
         let Some(input) = ev
@@ -276,11 +300,12 @@ pub fn ReproducePage(options: PageOptions, pairs: Vec<(String, String)>) -> impl
                     on:input=move |ev| text.set(event_target_value(&ev))></textarea>
             </div>
             <div class="actions">
-                <button type="button" class="primary" data-testid="check" on:click=move |_| check("pasted text".into(), text.get_untracked())>
+                <button type="button" class="primary" data-testid="check" disabled=move || checking.get() on:click=move |_| check("pasted text".into(), text.get_untracked())>
                     "Check pasted report"
                 </button>
             </div>
         </div>
+        {move || checking.get().then(|| view! { <p class="muted" role="status">"Checking…"</p> })}
         {move || result.get().map(|r| match r {
             Ok(c) => view! { <CheckedView checked=c source=source.get_untracked()/> }.into_any(),
             Err(e) => view! {
@@ -353,6 +378,37 @@ mod tests {
         let tampered = json.replacen("\"converged\": true", "\"converged\": false", 1);
         assert_ne!(tampered, json);
         assert!(!check_report(&tampered).unwrap().verified());
+    }
+
+    /// The page's path: the text goes to a worker over the real wire
+    /// encoding and the check comes back.
+    #[test]
+    fn a_report_is_checked_in_a_worker() {
+        use crate::jobs::run_jobs;
+        use crate::local::{block_on, LocalLink};
+        let config = ConvergenceConfig {
+            nodes: 4,
+            dim: 2,
+            orderings: 1,
+            ..ConvergenceConfig::default()
+        };
+        let json = serde_json::to_string(&run(&config).unwrap()).unwrap();
+        let mut link = LocalLink::new(1);
+        let jobs = vec![
+            Job::CheckReport(json.clone()),
+            Job::CheckReport("{}".into()),
+        ];
+        let done = block_on(run_jobs(&mut link, jobs, &[], &mut |_| {})).unwrap();
+        let results: Vec<_> = done
+            .into_iter()
+            .map(|d| match d.output {
+                JobOutput::CheckReport(r) => *r,
+                _ => panic!("unexpected output"),
+            })
+            .collect();
+        assert_eq!(results[0], check_report(&json));
+        assert!(results[0].as_ref().unwrap().verified());
+        assert_eq!(results[1], Err(ReportError::NoExperiment));
     }
 
     #[test]

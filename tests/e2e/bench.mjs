@@ -6,11 +6,18 @@
 // Usage:
 //   LAB_URL=http://127.0.0.1:PORT/ node tests/e2e/bench.mjs [--workers 1,2] [--quick]
 //   node tests/e2e/bench.mjs --serve DIST_DIR [--workers 1,2]
+//   node tests/e2e/bench.mjs --serve DIST_DIR --first-render [--loads 5]
 // --serve serves DIST_DIR itself on 127.0.0.1 with COOP/COEP headers, so the
 // page is cross-origin isolated (5 µs timer instead of 100 µs).
+// --first-render instead loads the overview page `--loads` times, each in a
+// fresh browser profile (cold HTTP cache, no service worker), and prints the
+// median time from navigation start to the first contentful paint and to
+// the overview's title being in the DOM (the app's first render), plus the
+// bundle sizes (raw and gzip) of DIST_DIR when --serve is given.
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { launch, BASE_URL } from './lab.mjs';
 
 const args = process.argv.slice(2);
@@ -20,6 +27,8 @@ const arg = (name, fallback) => {
 };
 const workersList = arg('--workers', '1,2').split(',').map(Number);
 const quick = args.includes('--quick');
+const firstRender = args.includes('--first-render');
+const loads = Number(arg('--loads', '5'));
 const serveDir = arg('--serve', null);
 const TIMEOUT_MS = 15 * 60_000;
 
@@ -91,6 +100,58 @@ const ratio = (c) => {
   return c.speedup >= 1 ? `${sig3(c.speedup)}× faster` : `${sig3(c.speedup)}× (slower)`;
 };
 
+/**
+ * One cold load of the overview page: ms from navigation start to the first
+ * contentful paint and to the app's first render (the overview's <h1> in
+ * the DOM, stamped by a MutationObserver installed before any page script).
+ */
+async function firstRenderOnce(base) {
+  const b = await launch();
+  try {
+    await b.page.addInitScript(() => {
+      const seen = () => {
+        if (document.getElementById('ov-title') && self.__firstRender === undefined) {
+          self.__firstRender = performance.now();
+          return true;
+        }
+        return false;
+      };
+      new MutationObserver((_, o) => { if (seen()) o.disconnect(); })
+        .observe(document, { childList: true, subtree: true });
+    });
+    await b.page.goto(`${base}?exp=overview`);
+    await b.page.locator('#ov-title').waitFor();
+    await b.page.waitForFunction(() => self.__firstRender !== undefined
+      && performance.getEntriesByName('first-contentful-paint').length > 0);
+    const t = await b.page.evaluate(() => {
+      const nav = performance.getEntriesByType('navigation')[0];
+      const res = performance.getEntriesByType('resource');
+      const wasm = res.find((r) => /convergence-lab-[0-9a-f]+_bg\.wasm$/.test(r.name));
+      return {
+        fcp: performance.getEntriesByName('first-contentful-paint')[0].startTime,
+        render: self.__firstRender,
+        domContentLoaded: nav.domContentLoadedEventEnd,
+        wasmLoaded: wasm ? wasm.responseEnd : null,
+      };
+    });
+    if (b.problems.length) throw new Error(b.problems.join('\n'));
+    return t;
+  } finally {
+    await b.close();
+  }
+}
+
+/** Raw and gzip (level 9) bytes of the page's and the worker's bundle files. */
+function bundleSizes(dir) {
+  const rows = [];
+  for (const f of fs.readdirSync(dir).sort()) {
+    if (!/\.(wasm|js)$/.test(f) || f === 'sw.js') continue;
+    const body = fs.readFileSync(path.join(dir, f));
+    rows.push({ file: f, raw: body.length, gzip: zlib.gzipSync(body, { level: 9 }).length });
+  }
+  return rows;
+}
+
 let server = null;
 let base = BASE_URL;
 if (serveDir) {
@@ -98,7 +159,26 @@ if (serveDir) {
   base = server.url;
 }
 try {
-  for (const workers of workersList) {
+  if (firstRender) {
+    const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+    const runs = [];
+    for (let i = 0; i < loads; i++) runs.push(await firstRenderOnce(base));
+    console.log(`### First render of the overview page (${loads} cold loads, median)\n`);
+    console.log('| load | first contentful paint | app rendered (title in DOM) | page wasm downloaded |');
+    console.log('|---|---|---|---|');
+    runs.forEach((r, i) => console.log(`| ${i + 1} | ${time(r.fcp)} | ${time(r.render)} | ${r.wasmLoaded == null ? '—' : time(r.wasmLoaded)} |`));
+    console.log(`| **median** | **${time(median(runs.map((r) => r.fcp)))}** | **${time(median(runs.map((r) => r.render)))}** | ` +
+      `${runs.every((r) => r.wasmLoaded != null) ? time(median(runs.map((r) => r.wasmLoaded))) : '—'} |\n`);
+    if (serveDir) {
+      const rows = bundleSizes(serveDir);
+      console.log('| file | bytes | gzip |');
+      console.log('|---|---|---|');
+      for (const r of rows) console.log(`| ${r.file} | ${r.raw} | ${r.gzip} |`);
+      const page = rows.filter((r) => r.file.startsWith('convergence-lab-'));
+      console.log(`| **page (wasm + js)** | ${page.reduce((a, r) => a + r.raw, 0)} | ${page.reduce((a, r) => a + r.gzip, 0)} |\n`);
+    }
+  }
+  for (const workers of firstRender ? [] : workersList) {
     const started = Date.now();
     const { report, facts } = await runOnce(base, workers);
     const e = report.execution;
