@@ -11,11 +11,13 @@
 //! python3 bench/reference_strategies.py --criterion-dir target/criterion
 //! ```
 //!
-//! Criterion groups are `resolve_<n>x128x128`, one function per strategy.
+//! Criterion groups are `resolve_<n>x128x128`, one function per strategy,
+//! and `literature_<n>x128x128` for the literature family (`ties:paper`, …,
+//! named with `_` for `:`), which has no Python counterpart.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use lab_core::pyrandom::PyRandom;
-use lab_core::strategy::{merge_by_name, reference, MergeInputs, Params};
+use lab_core::strategy::{literature, merge_by_name, reference, MergeInputs, Params};
 use lab_core::Tensor;
 use std::time::Duration;
 
@@ -79,6 +81,24 @@ fn bench_size(c: &mut Criterion, n: usize) {
     for strategy in reference::ALL {
         let name = strategy.info().name;
         group.bench_with_input(BenchmarkId::from_parameter(name), &name, |b, name| {
+            b.iter(|| merge_by_name(name, &merge_inputs, &params).expect("resolve succeeds"))
+        });
+    }
+    group.finish();
+    let mut group = c.benchmark_group(format!("literature_{n}x{SIDE}x{SIDE}"));
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    for strategy in literature::ALL {
+        let name = strategy.info().name;
+        if let Err(e) = merge_by_name(name, &merge_inputs, &params) {
+            // slerp:mergekit takes exactly two models.
+            eprintln!("skipping {name}: {e}");
+            continue;
+        }
+        let label = name.replace(':', "_");
+        group.bench_with_input(BenchmarkId::from_parameter(label), &name, |b, name| {
             b.iter(|| merge_by_name(name, &merge_inputs, &params).expect("resolve succeeds"))
         });
     }

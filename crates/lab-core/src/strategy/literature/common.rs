@@ -5,9 +5,9 @@
 
 use crate::error::MergeError;
 use crate::rng::{Purpose, Stream};
+use crate::strategy::reference::util::total_key;
 use crate::strategy::{check_inputs, resolve_params, MergeInputs, Params, StrategyInfo};
 use crate::tensor::Tensor;
-use std::cmp::Ordering;
 
 /// Completes the parameters and validates the inputs, so a strategy called
 /// directly (not through `merge_by_name`) still returns an error instead of
@@ -97,30 +97,70 @@ pub fn count_of(fraction: f64, len: usize) -> usize {
     }
 }
 
-/// Element indices sorted by ascending magnitude; among equal magnitudes the
-/// lower index counts as the larger (comes later), so a top-k keeps the
-/// earlier of tied entries. This is a strict total order, so the result is
-/// unique whatever sorting algorithm is used.
-pub(crate) fn ascending_by_magnitude(values: &[f64]) -> Vec<usize> {
-    let mut idx: Vec<usize> = (0..values.len()).collect();
-    idx.sort_unstable_by(|&a, &b| by_magnitude(values, a, b));
-    idx
-}
-
-fn by_magnitude(values: &[f64], a: usize, b: usize) -> Ordering {
-    values[a].abs().total_cmp(&values[b].abs()).then(b.cmp(&a))
+/// The magnitude order of the family's rank masks: ascending `|v|` (IEEE
+/// total order); among equal magnitudes the lower index counts as the
+/// larger (comes later), so a top-k keeps the earlier of tied entries. This
+/// is a strict total order, so ranks are unique. `magnitude_key` maps `|v|`
+/// to an integer with the same order (`total_cmp` on `|v|`).
+#[inline]
+pub(crate) fn magnitude_key(v: f64) -> u64 {
+    total_key(v.abs())
 }
 
 /// Zeroes every element whose ascending magnitude rank (see
-/// [`ascending_by_magnitude`]) lies outside `lo..hi`.
+/// [`magnitude_key`]; ties ranked by descending index) lies outside
+/// `lo..hi`. Works by selection, not sorting: the magnitude at rank `lo − 1`
+/// and at rank `hi` are found with `select_nth_unstable`, entries strictly
+/// outside them are zeroed, and within a tied magnitude the ranks are handed
+/// out by index exactly as the sort order would (the bottom ranks go to the
+/// highest indices, the top ranks to the lowest).
 pub(crate) fn keep_rank_range(values: &mut [f64], lo: usize, hi: usize) {
-    if lo == 0 && hi >= values.len() {
+    let d = values.len();
+    if lo == 0 && hi >= d {
         return;
     }
-    let order = ascending_by_magnitude(values);
-    for (rank, &j) in order.iter().enumerate() {
-        if rank < lo || rank >= hi {
-            values[j] = 0.0;
+    let hi = hi.min(d);
+    if lo >= hi {
+        values.fill(0.0);
+        return;
+    }
+    let mut keys: Vec<u64> = values.iter().map(|&v| magnitude_key(v)).collect();
+    // Rank lo − 1 (the largest zeroed at the bottom) and rank hi (the
+    // smallest zeroed at the top); 0 and u64::MAX stand for "none".
+    let low = if lo > 0 {
+        *keys.select_nth_unstable(lo - 1).1
+    } else {
+        0
+    };
+    let high = if hi < d {
+        *keys[lo..].select_nth_unstable(hi - lo).1
+    } else {
+        u64::MAX
+    };
+    let (mut below, mut above, mut tied_low) = (0, 0, 0);
+    for &k in &keys {
+        below += usize::from(k < low);
+        above += usize::from(k > high);
+        tied_low += usize::from(k == low);
+    }
+    // How many entries of each tied magnitude are zeroed.
+    let need_low = lo - below;
+    let need_high = (d - hi) - above;
+    let skip_low = if need_low > 0 { tied_low - need_low } else { 0 };
+    let (mut seen_low, mut seen_high) = (0, 0);
+    for v in values.iter_mut() {
+        let k = magnitude_key(*v);
+        let mut zero = k < low || k > high;
+        if need_high > 0 && k == high {
+            zero |= seen_high < need_high;
+            seen_high += 1;
+        }
+        if need_low > 0 && k == low {
+            zero |= seen_low >= skip_low;
+            seen_low += 1;
+        }
+        if zero {
+            *v = 0.0;
         }
     }
 }
@@ -138,42 +178,50 @@ pub fn trim_top_k(values: &mut [f64], density: f64) {
     keep_rank_range(values, d - k, d);
 }
 
-/// `sign(x)` with `sign(±0) = 0`.
+/// `sign(x)` with `sign(±0) = 0` (and 0 for NaN). Selects, not branches,
+/// so loops over it vectorise.
+#[inline(always)]
 pub(crate) fn sign(x: f64) -> f64 {
-    if x > 0.0 {
-        1.0
-    } else if x < 0.0 {
-        -1.0
-    } else {
-        0.0
-    }
+    (if x > 0.0 { 1.0 } else { 0.0 }) - (if x < 0.0 { 1.0 } else { 0.0 })
 }
+
+/// Elements per block of [`elect_disjoint_mean`]: one block of every
+/// vector stays in cache while each element folds over the vectors in order.
+const BLOCK: usize = 256;
 
 /// TIES steps 2–3 (Yadav et al. 2023): elect `γ_j = sign(Σ_i v_ij)` from the
 /// summed mass, then average the entries that are non-zero with sign `γ_j`
 /// (the disjoint mean). An elected sign of 0 merges nothing at that position.
-/// All sums are folds in contribution order.
+/// All sums are folds in contribution order (computed block by block).
 pub fn elect_disjoint_mean(vectors: &[Vec<f64>]) -> Vec<f64> {
     let d = vectors.first().map_or(0, Vec::len);
     let mut out = vec![0.0; d];
-    for (j, o) in out.iter_mut().enumerate() {
-        let mut mass = 0.0;
+    let (mut elected, mut num, mut count) = ([0.0; BLOCK], [0.0; BLOCK], [0u64; BLOCK]);
+    for (b, out) in out.chunks_mut(BLOCK).enumerate() {
+        let (start, len) = (b * BLOCK, out.len());
+        let elected = &mut elected[..len];
+        elected.fill(0.0);
         for v in vectors {
-            mass += v[j];
+            let v = &v[start..start + len];
+            elected.iter_mut().zip(v).for_each(|(m, x)| *m += x);
         }
-        let elected = sign(mass);
-        if elected == 0.0 {
-            continue;
-        }
-        let mut num = 0.0;
-        let mut count = 0u64;
+        elected.iter_mut().for_each(|m| *m = sign(*m));
+        let (num, count) = (&mut num[..len], &mut count[..len]);
+        num.fill(0.0);
+        count.fill(0);
         for v in vectors {
-            if sign(v[j]) == elected {
-                num += v[j];
-                count += 1;
+            let v = &v[start..start + len];
+            for (((n, c), &e), &x) in num.iter_mut().zip(count.iter_mut()).zip(&*elected).zip(v) {
+                let agree = (e != 0.0) & (sign(x) == e);
+                *n += if agree { x } else { 0.0 };
+                *c += u64::from(agree);
             }
         }
-        *o = num / count as f64;
+        for (((o, &e), &n), &c) in out.iter_mut().zip(&*elected).zip(&*num).zip(&*count) {
+            if e != 0.0 {
+                *o = n / c as f64;
+            }
+        }
     }
     out
 }
@@ -274,6 +322,86 @@ mod tests {
         ];
         // j0: mass 3 → +, mean of {1, 3}; j1: −; j2: mass 0 → nothing.
         assert_eq!(elect_disjoint_mean(&v), vec![2.0, -1.0, 0.0]);
+    }
+
+    /// The sort-based definitions the selection-based code replaced.
+    fn keep_rank_range_by_sort(values: &mut [f64], lo: usize, hi: usize) {
+        if lo == 0 && hi >= values.len() {
+            return;
+        }
+        let mut order: Vec<usize> = (0..values.len()).collect();
+        order
+            .sort_unstable_by(|&a, &b| values[a].abs().total_cmp(&values[b].abs()).then(b.cmp(&a)));
+        for (rank, &j) in order.iter().enumerate() {
+            if rank < lo || rank >= hi {
+                values[j] = 0.0;
+            }
+        }
+    }
+
+    fn elect_disjoint_mean_by_element(vectors: &[Vec<f64>]) -> Vec<f64> {
+        let d = vectors.first().map_or(0, Vec::len);
+        let mut out = vec![0.0; d];
+        for (j, o) in out.iter_mut().enumerate() {
+            let mut mass = 0.0;
+            for v in vectors {
+                mass += v[j];
+            }
+            let elected = sign(mass);
+            if elected == 0.0 {
+                continue;
+            }
+            let mut num = 0.0;
+            let mut count = 0u64;
+            for v in vectors {
+                if sign(v[j]) == elected {
+                    num += v[j];
+                    count += 1;
+                }
+            }
+            *o = num / count as f64;
+        }
+        out
+    }
+
+    /// Selection with tie handling gives the sort's masks bit for bit, on
+    /// data with many tied magnitudes, signed zeros and every rank window.
+    #[test]
+    fn rank_masks_and_disjoint_mean_match_the_sort_based_definitions() {
+        let mut rng = crate::pyrandom::PyRandom::new(17);
+        for _ in 0..3000 {
+            let d = rng.randint(0, 700) as usize;
+            let levels = rng.randint(1, 6);
+            let v: Vec<f64> = (0..d)
+                .map(|_| {
+                    let x = rng.randint(-levels, levels) as f64 * 0.5;
+                    if x == 0.0 && rng.random() < 0.5 {
+                        -0.0
+                    } else {
+                        x
+                    }
+                })
+                .collect();
+            let lo = rng.randint(0, d as i64 + 2) as usize;
+            let hi = rng.randint(0, d as i64 + 2) as usize;
+            let (mut a, mut b) = (v.clone(), v.clone());
+            keep_rank_range(&mut a, lo, hi);
+            keep_rank_range_by_sort(&mut b, lo, hi);
+            let bits = |x: &[f64]| x.iter().map(|y| y.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&a), bits(&b), "d {d} lo {lo} hi {hi}");
+            let n = rng.randint(1, 5) as usize;
+            let vs: Vec<Vec<f64>> = (0..n)
+                .map(|_| {
+                    (0..d)
+                        .map(|j| v[(j * 7 + n) % d.max(1)] * rng.random())
+                        .collect()
+                })
+                .collect();
+            assert_eq!(
+                bits(&elect_disjoint_mean(&vs)),
+                bits(&elect_disjoint_mean_by_element(&vs))
+            );
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! per-element unbiased rescale, then TIES-style election and fusion.
 
 use super::common::{
-    add_scaled, ascending_by_magnitude, base, elect_disjoint_mean, finish, mask_stream, prepare,
+    add_scaled, base, elect_disjoint_mean, finish, magnitude_key, mask_stream, prepare,
     task_vectors, TAG_DELLA,
 };
 use crate::error::MergeError;
@@ -19,27 +19,108 @@ use crate::tensor::Tensor;
 /// with probability `density` (the window's centre). The caller guarantees
 /// `0 < density − ε` and `density + ε ≤ 1`.
 pub fn magprune_keep_probs(row: &[f64], density: f64, epsilon: f64) -> Vec<f64> {
+    let mut probs = Vec::new();
+    keep_probs_into(row, density, epsilon, &mut Scratch::default(), &mut probs);
+    probs
+}
+
+/// Reused buffers of [`keep_probs_into`].
+#[derive(Default)]
+struct Scratch {
+    keys: Vec<u64>,
+    order: Vec<u128>,
+}
+
+/// [`magprune_keep_probs`] into reused buffers. Entries whose `|v|` compare
+/// equal share their average rank `(start + end − 1)/2`, where `start..end`
+/// is their run in the ascending magnitude order.
+fn keep_probs_into(
+    row: &[f64],
+    density: f64,
+    epsilon: f64,
+    scratch: &mut Scratch,
+    probs: &mut Vec<f64>,
+) {
     let m = row.len();
-    let mut probs = vec![0.0; m];
-    let order = ascending_by_magnitude(row);
-    let mut start = 0;
-    while start < m {
-        let mut end = start + 1;
-        while end < m && row[order[end]].abs() == row[order[start]].abs() {
-            end += 1;
-        }
+    probs.clear();
+    probs.resize(m, 0.0);
+    let prob = |start: usize, end: usize| {
         let rank_norm = if m == 1 {
             0.5
         } else {
             (start + end - 1) as f64 / 2.0 / (m - 1) as f64
         };
         let p = (density - epsilon) + 2.0 * epsilon * rank_norm;
-        for &j in &order[start..end] {
-            probs[j] = p.min(1.0);
+        p.min(1.0)
+    };
+    let bits = usize::BITS - (m.max(2) - 1).leading_zeros();
+    if bits <= 20 && !row.iter().any(|v| v.is_nan()) {
+        // Without NaN, the order of `|v|` is the integer order of its bits
+        // (sign cleared). Sort `u64`s holding those bits (shifted up by one,
+        // the low `bits` bits replaced by the index), then put each run
+        // whose truncated magnitudes coincide back in exact magnitude order.
+        // Only the runs of equal `|v|` matter, not the order inside them.
+        let low = (1u64 << bits) - 1;
+        let index = |e: u64| (e & low) as usize;
+        let packed = &mut scratch.keys;
+        packed.clear();
+        packed.extend(
+            row.iter()
+                .enumerate()
+                .map(|(j, v)| (v.abs().to_bits() << 1) & !low | j as u64),
+        );
+        packed.sort_unstable();
+        let mut start = 0;
+        while start < m {
+            let mut end = start + 1;
+            while end < m && (packed[end] ^ packed[start]) & !low == 0 {
+                end += 1;
+            }
+            if end - start > 1 {
+                packed[start..end].sort_unstable_by_key(|&e| row[index(e)].abs().to_bits());
+            }
+            start = end;
+        }
+        let mut start = 0;
+        while start < m {
+            let first = row[index(packed[start])].abs();
+            let mut end = start + 1;
+            while end < m && row[index(packed[end])].abs() == first {
+                end += 1;
+            }
+            let p = prob(start, end);
+            for &e in &packed[start..end] {
+                probs[index(e)] = p;
+            }
+            start = end;
+        }
+        return;
+    }
+    // With NaN (each NaN its own run, as `NaN != NaN`), the full order:
+    // magnitude key ascending, ties by descending index, sorted as packed
+    // integers `key << 64 | (u64::MAX − j)`.
+    let order = &mut scratch.order;
+    order.clear();
+    order.extend(
+        row.iter()
+            .enumerate()
+            .map(|(j, &v)| u128::from(magnitude_key(v)) << 64 | u128::from(u64::MAX - j as u64)),
+    );
+    order.sort_unstable();
+    let index = |e: u128| (u64::MAX - e as u64) as usize;
+    let mut start = 0;
+    while start < m {
+        let first = row[index(order[start])].abs();
+        let mut end = start + 1;
+        while end < m && row[index(order[end])].abs() == first {
+            end += 1;
+        }
+        let p = prob(start, end);
+        for &e in &order[start..end] {
+            probs[index(e)] = p;
         }
         start = end;
     }
-    probs
 }
 
 /// MagPrune applied to one task vector of a tensor with rows of `row_len`
@@ -59,8 +140,10 @@ pub fn magprune(
 ) -> Vec<f64> {
     let mut stream = mask_stream(seed, TAG_DELLA, model_id, tensor_key);
     let mut out = Vec::with_capacity(tau.len());
+    let (mut scratch, mut probs) = (Scratch::default(), Vec::new());
     for row in tau.chunks(row_len.max(1)) {
-        for (&t, k) in row.iter().zip(magprune_keep_probs(row, density, epsilon)) {
+        keep_probs_into(row, density, epsilon, &mut scratch, &mut probs);
+        for (&t, &k) in row.iter().zip(&probs) {
             out.push(if stream.next_f64() < k { t / k } else { 0.0 });
         }
     }
@@ -176,5 +259,62 @@ impl Strategy for DellaPaper {
         }
         let merged = elect_disjoint_mean(&scaled);
         finish(&INFO, b, add_scaled(b.data(), lambda, &merged))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sort-based definition the packed-integer sort replaced.
+    fn keep_probs_by_sort(row: &[f64], density: f64, epsilon: f64) -> Vec<f64> {
+        let m = row.len();
+        let mut probs = vec![0.0; m];
+        let mut order: Vec<usize> = (0..m).collect();
+        order.sort_unstable_by(|&a, &b| row[a].abs().total_cmp(&row[b].abs()).then(b.cmp(&a)));
+        let mut start = 0;
+        while start < m {
+            let mut end = start + 1;
+            while end < m && row[order[end]].abs() == row[order[start]].abs() {
+                end += 1;
+            }
+            let rank_norm = if m == 1 {
+                0.5
+            } else {
+                (start + end - 1) as f64 / 2.0 / (m - 1) as f64
+            };
+            let p = (density - epsilon) + 2.0 * epsilon * rank_norm;
+            for &j in &order[start..end] {
+                probs[j] = p.min(1.0);
+            }
+            start = end;
+        }
+        probs
+    }
+
+    #[test]
+    fn keep_probs_match_the_sort_based_definition() {
+        let mut rng = crate::pyrandom::PyRandom::new(5);
+        for round in 0..2000 {
+            let with_nan = round % 2 == 0;
+            let m = rng.randint(0, 300) as usize;
+            let levels = rng.randint(1, 9);
+            let row: Vec<f64> = (0..m)
+                .map(|_| match rng.randint(0, 20) {
+                    0 if with_nan => f64::NAN,
+                    1 => -0.0,
+                    // Magnitudes equal but for the last mantissa bits.
+                    2 | 3 => f64::from_bits(0.75f64.to_bits() + rng.randint(0, 3) as u64),
+                    4 => -f64::from_bits(0.75f64.to_bits() + rng.randint(0, 3) as u64),
+                    _ => rng.randint(-levels, levels) as f64 * 0.25,
+                })
+                .collect();
+            let (density, epsilon) = (rng.random() * 0.5 + 0.25, rng.random() * 0.2);
+            let bits = |x: Vec<f64>| x.iter().map(|y| y.to_bits()).collect::<Vec<_>>();
+            assert_eq!(
+                bits(magprune_keep_probs(&row, density, epsilon)),
+                bits(keep_probs_by_sort(&row, density, epsilon))
+            );
+        }
     }
 }

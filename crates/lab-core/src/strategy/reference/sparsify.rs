@@ -4,8 +4,8 @@
 //! the exact numpy percentile and the CPython RNG, hence class E.
 
 use super::util::{
-    abs_all, add, apply_mask, base, f64_param, max_of, np_sign, percentile_linear, prelude,
-    str_param, task_vectors, weighted_fold, weights_hat, SEED_PARAM,
+    base, f64_param, np_sign, percentile_linear_keys, percentile_linear_keys_above, prelude,
+    str_param, total_key, weights_hat, SEED_PARAM,
 };
 use crate::error::MergeError;
 use crate::pyrandom::PyRandom;
@@ -57,52 +57,199 @@ impl Strategy for Ties {
         let b = base(&TIES_INFO, inputs)?;
         let w = weights_hat(inputs)?;
         let density = param_f64(params, "density");
-        let trimmed: Vec<Vec<f64>> = task_vectors(inputs, b)
-            .iter()
-            .map(|t| ties_trim(t, density))
-            .collect();
         let by_magnitude = param_str(params, "majority_sign_method") == "magnitude";
-        let delta = ties_disjoint(&trimmed, &w, by_magnitude);
-        Ok(b.with_data(add(b.data(), &delta)))
+        let bd = b.data();
+        let mut keys = Vec::new();
+        let cuts: Vec<Cut> = inputs
+            .tensors
+            .iter()
+            .map(|x| ties_cut_dense(x.data(), bd, density, &mut keys))
+            .collect();
+        let out = ties_disjoint(bd, &w, by_magnitude, |i, start, row| {
+            let x = &inputs.tensors[i].data()[start..start + row.len()];
+            cuts[i].fill(row, x.iter().zip(&bd[start..]).map(|(x, b)| x - b));
+        });
+        Ok(b.with_data(out))
     }
 }
 
-/// Keeps the entries whose magnitude is at least the `(1 − density)`
-/// percentile of the *non-zero* magnitudes (all zeros stay as they are).
-fn ties_trim(tau: &[f64], density: f64) -> Vec<f64> {
-    let nz: Vec<f64> = tau.iter().filter(|v| **v != 0.0).map(|v| v.abs()).collect();
-    if nz.is_empty() {
-        return tau.to_vec();
-    }
-    let theta = percentile_linear(&nz, (1.0 - density) * 100.0);
-    apply_mask(tau, |j| tau[j].abs() >= theta)
+/// Elements per block of the element-major passes (sign election and
+/// disjoint merge): one block of every model's values stays in cache while
+/// each element still folds over the models in order.
+const BLOCK: usize = 256;
+
+/// Which entries of one task vector a magnitude cut keeps.
+#[derive(Clone, Copy, Debug)]
+enum Cut {
+    /// Keep every entry unchanged (no threshold was computed).
+    All,
+    /// Keep `|τ| ≥ θ`, applied by multiplication with 1.0 or 0.0 (§1.1).
+    AtLeast(f64),
 }
 
-/// Sign election and the disjoint merge: `Σ ((ŵ_i·t_ij)·A_ij) / max(cnt, 1)`.
-/// Loops are model-major (cache-friendly); each element still folds over
-/// the models in order.
-fn ties_disjoint(trimmed: &[Vec<f64>], w: &[f64], by_magnitude: bool) -> Vec<f64> {
-    let d = trimmed[0].len();
-    let mut votes = vec![0.0; d];
-    for (t, &wi) in trimmed.iter().zip(w) {
-        for (v, &x) in votes.iter_mut().zip(t) {
-            *v += if by_magnitude { wi * x } else { np_sign(x) };
+impl Cut {
+    /// `row[j] = cut(τ_j)` for the task-vector values `tau`.
+    #[inline]
+    fn fill(self, row: &mut [f64], tau: impl Iterator<Item = f64>) {
+        match self {
+            Cut::All => row.iter_mut().zip(tau).for_each(|(r, t)| *r = t),
+            Cut::AtLeast(theta) => row
+                .iter_mut()
+                .zip(tau)
+                .for_each(|(r, t)| *r = t * if t.abs() >= theta { 1.0 } else { 0.0 }),
         }
     }
-    let elected: Vec<f64> = votes.into_iter().map(np_sign).collect();
-    let (mut num, mut cnt) = (vec![0.0; d], vec![0.0; d]);
-    for (t, &wi) in trimmed.iter().zip(w) {
-        for j in 0..d {
-            let agree = np_sign(t[j]) == elected[j] && t[j] != 0.0;
-            let a = if agree { 1.0 } else { 0.0 };
-            num[j] += (wi * t[j]) * a;
-            cnt[j] += a;
+
+    /// `acc_j = acc_j + w·cut(τ_j)`, the step of a fold from zeros.
+    #[inline]
+    fn accumulate(self, acc: &mut [f64], w: f64, tau: impl Iterator<Item = f64>) {
+        match self {
+            Cut::All => acc.iter_mut().zip(tau).for_each(|(a, t)| *a += w * t),
+            Cut::AtLeast(theta) => acc
+                .iter_mut()
+                .zip(tau)
+                .for_each(|(a, t)| *a += w * (t * if t.abs() >= theta { 1.0 } else { 0.0 })),
         }
     }
-    num.iter()
-        .zip(&cnt)
-        .map(|(n, c)| n / f64::max(*c, 1.0))
-        .collect()
+}
+
+/// The TIES trim of one task vector: keep the entries whose magnitude is at
+/// least the `(1 − density)` percentile of the *non-zero* magnitudes (all
+/// entries, i.e. all zeros, when there are none). `keys` is scratch.
+fn ties_cut(tau: impl Iterator<Item = f64>, density: f64, keys: &mut Vec<u64>) -> Cut {
+    // Branch-free compaction into a buffer as long as τ: every key is
+    // written, only the non-zero entries advance.
+    let (lower, _) = tau.size_hint();
+    if keys.len() < lower {
+        keys.resize(lower, 0);
+    }
+    let mut m = 0;
+    for v in tau {
+        if m == keys.len() {
+            keys.push(0);
+        }
+        keys[m] = total_key(v.abs());
+        m += usize::from(v != 0.0);
+    }
+    if m == 0 {
+        return Cut::All;
+    }
+    Cut::AtLeast(percentile_linear_keys(
+        &mut keys[..m],
+        (1.0 - density) * 100.0,
+    ))
+}
+
+/// [`ties_cut`] of `τ = x − b`, without compaction: the magnitude keys
+/// of all entries are taken, and as zero magnitudes have the smallest key,
+/// the order statistics of the non-zero magnitudes are those of all keys
+/// shifted by the number of zeros.
+fn ties_cut_dense(x: &[f64], b: &[f64], density: f64, keys: &mut Vec<u64>) -> Cut {
+    let d = x.len().min(b.len());
+    keys.resize(d, 0);
+    let mut zeros = 0;
+    for ((k, &xv), &bv) in keys.iter_mut().zip(x).zip(b) {
+        let t = xv - bv;
+        zeros += usize::from(t == 0.0);
+        *k = total_key(t.abs());
+    }
+    if zeros == d {
+        return Cut::All;
+    }
+    Cut::AtLeast(percentile_linear_keys_above(
+        keys,
+        zeros,
+        (1.0 - density) * 100.0,
+    ))
+}
+
+/// The magnitude cut of breadcrumbs and emr on `τ = x − b`: keep
+/// `|τ| ≥ percentile(|τ|, pct)` over all entries; everything when
+/// `max |τ| = 0` (or τ is empty).
+fn magnitude_cut(x: &[f64], b: &[f64], pct: f64, keys: &mut Vec<u64>) -> Cut {
+    let d = x.len().min(b.len());
+    keys.resize(d, 0);
+    // `max |τ|` (NaN-ignoring, from −∞) is 0 exactly when some |τ| is 0
+    // and none is positive; tracked with flags so the loop vectorises.
+    let (mut zero, mut positive) = (false, false);
+    for ((k, &xv), &bv) in keys.iter_mut().zip(x).zip(b) {
+        let a = (xv - bv).abs();
+        zero |= a == 0.0;
+        positive |= a > 0.0;
+        *k = total_key(a);
+    }
+    if d == 0 || (zero && !positive) {
+        return Cut::All;
+    }
+    Cut::AtLeast(percentile_linear_keys(keys, pct))
+}
+
+/// Sign election and the disjoint merge, returning `b + δ` with
+/// `δ_j = Σ_i ((ŵ_i·t_ij)·A_ij) / max(cnt_j, 1)`. `fill(i, start, row)`
+/// writes model i's trimmed values `t_i[start..start + row.len()]`. The
+/// work is done block by block; within a block every sum folds over the
+/// models in order, exactly as a whole-vector pass would.
+fn ties_disjoint(
+    bd: &[f64],
+    w: &[f64],
+    by_magnitude: bool,
+    mut fill: impl FnMut(usize, usize, &mut [f64]),
+) -> Vec<f64> {
+    let d = bd.len();
+    let mut out = Vec::with_capacity(d);
+    let mut block = vec![0.0; w.len() * BLOCK];
+    let (mut elected, mut num, mut cnt) = ([0.0; BLOCK], [0.0; BLOCK], [0.0; BLOCK]);
+    let mut start = 0;
+    while start < d {
+        let len = BLOCK.min(d - start);
+        for (i, row) in block.chunks_exact_mut(BLOCK).enumerate() {
+            fill(i, start, &mut row[..len]);
+        }
+        let votes = &mut elected[..len];
+        votes.fill(0.0);
+        for (row, &wi) in block.chunks_exact(BLOCK).zip(w) {
+            let t = &row[..len];
+            if by_magnitude {
+                votes.iter_mut().zip(t).for_each(|(v, &x)| *v += wi * x);
+            } else {
+                votes.iter_mut().zip(t).for_each(|(v, &x)| *v += np_sign(x));
+            }
+        }
+        votes.iter_mut().for_each(|v| *v = np_sign(*v));
+        let (num, cnt) = (&mut num[..len], &mut cnt[..len]);
+        num.fill(0.0);
+        cnt.fill(0.0);
+        for (row, &wi) in block.chunks_exact(BLOCK).zip(w) {
+            for (((nj, cj), &e), &x) in num
+                .iter_mut()
+                .zip(cnt.iter_mut())
+                .zip(&*votes)
+                .zip(&row[..len])
+            {
+                let a = if (np_sign(x) == e) & (x != 0.0) {
+                    1.0
+                } else {
+                    0.0
+                };
+                *nj += (wi * x) * a;
+                *cj += a;
+            }
+        }
+        out.extend(
+            bd[start..start + len]
+                .iter()
+                .zip(&*num)
+                .zip(&*cnt)
+                .map(|((b, n), c)| b + n / f64::max(*c, 1.0)),
+        );
+        start += len;
+    }
+    out
+}
+
+/// `b + δ`, elementwise.
+fn base_plus(bd: &[f64], delta: &[f64]) -> Vec<f64> {
+    bd.iter().zip(delta).map(|(b, x)| b + x).collect()
 }
 
 /// DARE's rescale `1/(1 − p)`, or 1 when `p ≥ 1`.
@@ -146,19 +293,15 @@ impl Strategy for Dare {
         let p = param_f64(params, "drop_rate");
         let rho = dare_rescale(p);
         let mut rng = PyRandom::new(i128::from(inputs.seed));
-        let mut delta = vec![0.0; b.len()];
-        for (tau, &wi) in task_vectors(inputs, b).iter().zip(&w) {
-            let keep: Vec<bool> = tau.iter().map(|_| rng.random() >= p).collect();
-            accumulate_kept(&mut delta, tau, wi, &keep, rho);
+        let bd = b.data();
+        let mut delta = vec![0.0; bd.len()];
+        for (x, &wi) in inputs.tensors.iter().zip(&w) {
+            for ((acc, &xv), &bv) in delta.iter_mut().zip(x.data()).zip(bd) {
+                let keep = if rng.random() >= p { 1.0 } else { 0.0 };
+                *acc += ((wi * (xv - bv)) * keep) * rho;
+            }
         }
-        Ok(b.with_data(add(b.data(), &delta)))
-    }
-}
-
-/// `δ = δ + ((w·τ)·m)·ρ`, elementwise.
-fn accumulate_kept(delta: &mut [f64], tau: &[f64], w: f64, keep: &[bool], rho: f64) {
-    for ((acc, &t), &k) in delta.iter_mut().zip(tau).zip(keep) {
-        *acc += ((w * t) * if k { 1.0 } else { 0.0 }) * rho;
+        Ok(b.with_data(base_plus(bd, &delta)))
     }
 }
 
@@ -204,25 +347,42 @@ impl Strategy for Della {
         let p = param_f64(params, "drop_rate");
         let eps = param_f64(params, "epsilon");
         let rho = dare_rescale(p);
-        let mut delta = vec![0.0; b.len()];
-        for (k, (tau, &wi)) in task_vectors(inputs, b).iter().zip(&w).enumerate() {
+        let bd = b.data();
+        let mut delta = vec![0.0; bd.len()];
+        for (k, (x, &wi)) in inputs.tensors.iter().zip(&w).enumerate() {
             let mut rng = PyRandom::new(i128::from(inputs.seed) + k as i128);
-            let a = abs_all(tau);
-            let m = match max_of(&a) {
+            let tau = || x.data().iter().zip(bd).map(|(x, b)| x - b);
+            let m = match max_abs_diff(x.data(), bd) {
                 0.0 => 1.0,
                 x => x,
             };
-            let keep: Vec<bool> = a
-                .iter()
-                .map(|&aj| {
-                    let q = (p * (1.0 - aj / m) + eps).clamp(0.0, 1.0);
-                    rng.random() >= q
-                })
-                .collect();
-            accumulate_kept(&mut delta, tau, wi, &keep, rho);
+            for (acc, t) in delta.iter_mut().zip(tau()) {
+                let q = (p * (1.0 - t.abs() / m) + eps).clamp(0.0, 1.0);
+                let keep = if rng.random() >= q { 1.0 } else { 0.0 };
+                *acc += ((wi * t) * keep) * rho;
+            }
         }
-        Ok(b.with_data(add(b.data(), &delta)))
+        Ok(b.with_data(base_plus(bd, &delta)))
     }
+}
+
+/// `max |x − b|` with `f64::max` from −∞ (NaN entries ignored; −∞ when
+/// there is no other entry). The maximum of a set of non-negative values
+/// does not depend on the order in which it is taken, so four running
+/// maxima (which vectorise) give exactly the left fold's value.
+fn max_abs_diff(x: &[f64], b: &[f64]) -> f64 {
+    let mut lanes = [f64::NEG_INFINITY; 4];
+    let (xc, bc) = (x.chunks_exact(4), b.chunks_exact(4));
+    let (xr, br) = (xc.remainder(), bc.remainder());
+    for (xs, bs) in xc.zip(bc) {
+        for (m, (xv, bv)) in lanes.iter_mut().zip(xs.iter().zip(bs)) {
+            *m = f64::max(*m, (xv - bv).abs());
+        }
+    }
+    for (xv, bv) in xr.iter().zip(br) {
+        lanes[0] = f64::max(lanes[0], (xv - bv).abs());
+    }
+    f64::max(f64::max(lanes[0], lanes[1]), f64::max(lanes[2], lanes[3]))
 }
 
 /// `dare_ties`: DARE's random drop and rescale (no weight yet), then the
@@ -260,18 +420,38 @@ impl Strategy for DareTies {
         let density = param_f64(params, "density");
         let rho = dare_rescale(p);
         let mut rng = PyRandom::new(i128::from(inputs.seed));
-        let trimmed: Vec<Vec<f64>> = task_vectors(inputs, b)
+        let bd = b.data();
+        let d = bd.len();
+        // The drop masks, one bit per entry (model-major), drawn in the
+        // reference's order; `D_ij = (τ_ij·m_ij)·ρ` is recomputed from them.
+        let words = d.div_ceil(64);
+        let mut kept = vec![0u64; words * inputs.tensors.len()];
+        let mut keys = Vec::new();
+        let mut dropped = vec![0.0; d];
+        let mut cuts = Vec::with_capacity(inputs.tensors.len());
+        for (x, bits) in inputs
+            .tensors
             .iter()
-            .map(|tau| {
-                let dropped: Vec<f64> = tau
-                    .iter()
-                    .map(|&t| (t * if rng.random() >= p { 1.0 } else { 0.0 }) * rho)
-                    .collect();
-                ties_trim(&dropped, density)
-            })
-            .collect();
-        let delta = ties_disjoint(&trimmed, &w, false);
-        Ok(b.with_data(add(b.data(), &delta)))
+            .zip(kept.chunks_exact_mut(words.max(1)))
+        {
+            for (j, ((dj, &xv), &bv)) in dropped.iter_mut().zip(x.data()).zip(bd).enumerate() {
+                let keep = rng.random() >= p;
+                bits[j / 64] |= u64::from(keep) << (j % 64);
+                *dj = ((xv - bv) * if keep { 1.0 } else { 0.0 }) * rho;
+            }
+            cuts.push(ties_cut(dropped.iter().copied(), density, &mut keys));
+        }
+        let out = ties_disjoint(bd, &w, false, |i, start, row| {
+            let bits = &kept[i * words..(i + 1) * words];
+            let x = &inputs.tensors[i].data()[start..start + row.len()];
+            let dropped = x.iter().zip(&bd[start..]).enumerate().map(|(o, (xv, bv))| {
+                let j = start + o;
+                let keep = bits[j / 64] >> (j % 64) & 1 == 1;
+                ((xv - bv) * if keep { 1.0 } else { 0.0 }) * rho
+            });
+            cuts[i].fill(row, dropped);
+        });
+        Ok(b.with_data(out))
     }
 }
 
@@ -321,37 +501,23 @@ impl Strategy for ModelBreadcrumbs {
         let s = param_f64(params, "sparsity");
         let random = param_str(params, "mask_method") == "random";
         let seed = i128::from(param_i64(params, "seed"));
-        let masked: Vec<Vec<f64>> = task_vectors(inputs, b)
-            .iter()
-            .enumerate()
-            .map(|(k, tau)| {
-                if random {
-                    let mut rng = PyRandom::new(seed + k as i128);
-                    let keep_p = 1.0 - s;
-                    let keep: Vec<bool> = tau.iter().map(|_| rng.random() < keep_p).collect();
-                    apply_mask(tau, |j| keep[j])
-                } else {
-                    magnitude_keep(tau, s * 100.0)
+        let bd = b.data();
+        let mut delta = vec![0.0; bd.len()];
+        let mut keys = Vec::new();
+        for (k, (x, &wi)) in inputs.tensors.iter().zip(&w).enumerate() {
+            let tau = || x.data().iter().zip(bd).map(|(x, b)| x - b);
+            if random {
+                let mut rng = PyRandom::new(seed + k as i128);
+                let keep_p = 1.0 - s;
+                for (acc, t) in delta.iter_mut().zip(tau()) {
+                    *acc += wi * (t * if rng.random() < keep_p { 1.0 } else { 0.0 });
                 }
-            })
-            .collect();
-        let delta = weighted_fold(
-            b.len(),
-            w.iter().copied().zip(masked.iter().map(Vec::as_slice)),
-        );
-        Ok(b.with_data(add(b.data(), &delta)))
+            } else {
+                magnitude_cut(x.data(), bd, s * 100.0, &mut keys).accumulate(&mut delta, wi, tau());
+            }
+        }
+        Ok(b.with_data(base_plus(bd, &delta)))
     }
-}
-
-/// Keeps `|τ| ≥ percentile(|τ|, pct)` over all entries; everything when
-/// `max |τ| = 0`.
-fn magnitude_keep(tau: &[f64], pct: f64) -> Vec<f64> {
-    let a = abs_all(tau);
-    if a.is_empty() || max_of(&a) == 0.0 {
-        return tau.to_vec();
-    }
-    let theta = percentile_linear(&a, pct);
-    apply_mask(tau, |j| a[j] >= theta)
 }
 
 /// `emr`: elect the top 30 % of each task vector, average, and rescale by
@@ -390,19 +556,56 @@ impl Strategy for Emr {
         let b = base(&EMR_INFO, inputs)?;
         let w = weights_hat(inputs)?;
         let r = param_f64(params, "elect_ratio");
-        let elected: Vec<Vec<f64>> = task_vectors(inputs, b)
-            .iter()
-            .map(|tau| magnitude_keep(tau, (1.0 - r) * 100.0))
-            .collect();
-        let mut m = weighted_fold(
-            b.len(),
-            w.iter().copied().zip(elected.iter().map(Vec::as_slice)),
-        );
+        let bd = b.data();
+        let mut m = vec![0.0; bd.len()];
+        let mut keys = Vec::new();
+        for (x, &wi) in inputs.tensors.iter().zip(&w) {
+            let tau = || x.data().iter().zip(bd).map(|(x, b)| x - b);
+            magnitude_cut(x.data(), bd, (1.0 - r) * 100.0, &mut keys).accumulate(&mut m, wi, tau());
+        }
         let active = m.iter().filter(|v| **v != 0.0).count();
         if active > 0 {
             let factor = f64::min(b.len() as f64 / active as f64, 1.0 / r);
             m.iter_mut().for_each(|v| *v *= factor);
         }
-        Ok(b.with_data(add(b.data(), &m)))
+        Ok(b.with_data(base_plus(bd, &m)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn theta(c: Cut) -> u64 {
+        match c {
+            Cut::All => u64::MAX,
+            Cut::AtLeast(t) => t.to_bits(),
+        }
+    }
+
+    /// Skipping the zero keys gives the compacted percentile, bit for bit,
+    /// on data with many zeros (both signs) and tied magnitudes.
+    #[test]
+    fn dense_ties_cut_equals_the_compacted_one() {
+        let mut rng = PyRandom::new(3);
+        let mut keys = Vec::new();
+        for _ in 0..2000 {
+            let d = rng.randint(0, 300) as usize;
+            let zero_p = rng.random();
+            let x: Vec<f64> = (0..d)
+                .map(|_| match rng.random() {
+                    u if u < zero_p => -0.0,
+                    _ => rng.randint(-6, 6) as f64 * 0.125,
+                })
+                .collect();
+            let b: Vec<f64> = (0..d)
+                .map(|j| if j % 3 == 0 { 0.0 } else { -0.0 })
+                .collect();
+            let density = rng.random();
+            let tau = x.iter().zip(&b).map(|(x, b)| x - b);
+            let compact = ties_cut(tau, density, &mut keys);
+            let dense = ties_cut_dense(&x, &b, density, &mut keys);
+            assert_eq!(theta(compact), theta(dense), "d {d} density {density}");
+        }
     }
 }

@@ -232,36 +232,65 @@ pub(crate) fn abs_all(a: &[f64]) -> Vec<f64> {
     a.iter().map(|x| x.abs()).collect()
 }
 
+/// The key of `x` in IEEE total order (`f64::total_cmp`) as an unsigned
+/// integer: `total_key(a) < total_key(b)` exactly when `a.total_cmp(&b)` is
+/// `Less`. Selecting on these keys (plain integer compares) finds the same
+/// order statistics, bit for bit, as selecting with `total_cmp`.
+#[inline(always)]
+pub(crate) fn total_key(x: f64) -> u64 {
+    let b = x.to_bits();
+    // Negative: flip every bit; non-negative: set the sign bit.
+    b ^ (((b as i64 >> 63) as u64) | (1 << 63))
+}
+
+/// Inverse of [`total_key`].
+#[inline]
+pub(crate) fn from_total_key(k: u64) -> f64 {
+    f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
+}
+
 /// The `i`-th smallest value (0-based, IEEE total order, no panics on NaN):
 /// `sorted_ascending[i]`, found by selection in O(len) instead of a sort.
 /// `values` must be non-empty and `i < len`.
 pub(crate) fn kth_smallest(values: &[f64], i: usize) -> f64 {
-    let mut s = values.to_vec();
-    *s.select_nth_unstable_by(i, f64::total_cmp).1
+    let mut keys: Vec<u64> = values.iter().map(|&x| total_key(x)).collect();
+    from_total_key(*keys.select_nth_unstable(i).1)
 }
 
 /// numpy `percentile(values, pct)` with the default "linear" method
 /// (spec §1.5), including numpy's two-sided lerp. `values` must be
-/// non-empty. The two order statistics are found by selection.
+/// non-empty. The two order statistics are found by selection. (The
+/// strategies call [`percentile_linear_keys`] on a reused buffer.)
+#[cfg(test)]
 pub(crate) fn percentile_linear(values: &[f64], pct: f64) -> f64 {
-    let m = values.len();
+    let mut keys: Vec<u64> = values.iter().map(|&x| total_key(x)).collect();
+    percentile_linear_keys(&mut keys, pct)
+}
+
+/// [`percentile_linear`] over the [`total_key`]s of the values (reordered in
+/// place), so callers can fill a reused buffer in the same pass that
+/// computes the values. `keys` must be non-empty.
+pub(crate) fn percentile_linear_keys(keys: &mut [u64], pct: f64) -> f64 {
+    percentile_linear_keys_above(keys, 0, pct)
+}
+
+/// [`percentile_linear_keys`] of all keys but the `skip` smallest (which
+/// the caller knows are the smallest, e.g. the keys of zero magnitudes
+/// among magnitude keys). `keys.len() > skip` is required.
+pub(crate) fn percentile_linear_keys_above(keys: &mut [u64], skip: usize, pct: f64) -> f64 {
+    let m = keys.len() - skip;
     let q = pct / 100.0;
     let v = (m - 1) as f64 * q;
     if v >= (m - 1) as f64 {
-        return values
-            .iter()
-            .copied()
-            .max_by(f64::total_cmp)
-            .unwrap_or(f64::NAN);
+        return keys.iter().copied().max().map_or(f64::NAN, from_total_key);
     }
     let lo = if v < 0.0 { 0.0 } else { v.floor() };
-    let mut s = values.to_vec();
-    let (_, a, upper) = s.select_nth_unstable_by(lo as usize, f64::total_cmp);
-    let a = *a;
+    let (_, a, upper) = keys.select_nth_unstable(skip + lo as usize);
+    let a = from_total_key(*a);
     if v < 0.0 {
         return a;
     }
-    let c = upper.iter().copied().min_by(f64::total_cmp).unwrap_or(a);
+    let c = upper.iter().copied().min().map_or(a, from_total_key);
     let gamma = v - lo;
     let delta = c - a;
     if gamma >= 0.5 {
@@ -284,25 +313,15 @@ pub(crate) fn kth_largest_py(values: &[f64], idx: i64) -> f64 {
     kth_smallest(values, (m - 1 - i) as usize)
 }
 
-/// Mask `1.0` where `keep`, else `0.0`, applied by multiplication (spec
-/// §1.1: masked-out entries become signed zeros).
-pub(crate) fn apply_mask(v: &[f64], keep: impl Fn(usize) -> bool) -> Vec<f64> {
-    v.iter()
-        .enumerate()
-        .map(|(j, &x)| x * if keep(j) { 1.0 } else { 0.0 })
-        .collect()
-}
-
-/// numpy `sign`: −1, 0 or +1 (0 for ±0; NaN stays NaN).
+/// numpy `sign`: −1, 0 or +1 (0 for ±0; NaN stays NaN). Written with
+/// selects instead of branches so that loops over it vectorise.
+#[inline(always)]
 pub(crate) fn np_sign(x: f64) -> f64 {
-    if x > 0.0 {
-        1.0
-    } else if x < 0.0 {
-        -1.0
-    } else if x == 0.0 {
-        0.0
-    } else {
+    let s = (if x > 0.0 { 1.0 } else { 0.0 }) - (if x < 0.0 { 1.0 } else { 0.0 });
+    if x.is_nan() {
         x
+    } else {
+        s
     }
 }
 
@@ -465,6 +484,29 @@ mod tests {
             assert_eq!(percentile_linear(&v, pct).to_bits(), want.to_bits());
             let k = rng.randint(0, m as i64 - 1) as usize;
             assert_eq!(kth_smallest(&v, k), s[k]);
+        }
+    }
+
+    /// `total_key` is a strictly increasing bijection for `total_cmp`.
+    #[test]
+    fn total_key_orders_like_total_cmp() {
+        let v = [
+            f64::NEG_INFINITY,
+            -1.5,
+            -f64::MIN_POSITIVE,
+            -0.0,
+            0.0,
+            5e-324,
+            1.0,
+            f64::INFINITY,
+            f64::NAN,
+            -f64::NAN,
+        ];
+        for a in v {
+            assert_eq!(from_total_key(total_key(a)).to_bits(), a.to_bits());
+            for b in v {
+                assert_eq!(total_key(a).cmp(&total_key(b)), a.total_cmp(&b));
+            }
         }
     }
 
