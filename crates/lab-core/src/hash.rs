@@ -83,6 +83,30 @@ pub enum Domain {
 }
 
 impl Domain {
+    const ALL: [Domain; 8] = [
+        Domain::Tensor,
+        Domain::Merkle,
+        Domain::Config,
+        Domain::Contribution,
+        Domain::Context,
+        Domain::Replica,
+        Domain::Fingerprint,
+        Domain::Rng,
+    ];
+
+    /// A hasher already keyed for this domain (deriving the key costs a
+    /// compression; cloning the keyed state is a copy).
+    fn prototype(self) -> &'static blake3::Hasher {
+        static PROTOTYPES: std::sync::OnceLock<Vec<blake3::Hasher>> = std::sync::OnceLock::new();
+        let all = PROTOTYPES.get_or_init(|| {
+            Domain::ALL
+                .iter()
+                .map(|d| blake3::Hasher::new_derive_key(d.context()))
+                .collect()
+        });
+        &all[self as usize]
+    }
+
     fn context(self) -> &'static str {
         match self {
             Domain::Tensor => "convergence-lab 2026-11 tensor v1",
@@ -104,7 +128,7 @@ pub struct Hasher(blake3::Hasher);
 
 impl Hasher {
     pub fn new(domain: Domain) -> Hasher {
-        Hasher(blake3::Hasher::new_derive_key(domain.context()))
+        Hasher(domain.prototype().clone())
     }
 
     /// Appends raw bytes (for fixed-width fields).
@@ -190,6 +214,17 @@ fn largest_power_of_two_below(n: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prototypes_match_fresh_derive_keys() {
+        for d in Domain::ALL {
+            let mut fresh = blake3::Hasher::new_derive_key(d.context());
+            fresh.update(b"abc");
+            let mut h = Hasher::new(d);
+            h.raw(b"abc");
+            assert_eq!(h.finish().0, *fresh.finalize().as_bytes(), "{d:?}");
+        }
+    }
 
     #[test]
     fn domains_separate_equal_bytes() {

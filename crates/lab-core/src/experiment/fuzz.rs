@@ -137,12 +137,18 @@ pub fn draw(seed: u64) -> FuzzCase {
         },
         ..ConvergenceConfig::default()
     };
-    FuzzCase {
+    let mut case = FuzzCase {
         seed,
         config,
         plan,
         executors: 2 + s.below(3) as u32,
+    };
+    // Drawn last, so the cases drawn before digest-diff anti-entropy existed
+    // are otherwise unchanged; it works with every gossip protocol.
+    if s.chance(0.35) {
+        case.config.anti_entropy = AntiEntropy::Merkle;
     }
+    case
 }
 
 /// What one execution of a case produced, for comparison across executors.
@@ -167,7 +173,14 @@ fn execute(
     for h in &hosts {
         resolved.extend(h.resolve_all()?.into_iter().map(|r| r.resolved_digest));
     }
-    let stats = postcard::to_allocvec(driver.stats()).expect("stats encode");
+    // The binary form of the stats leaves out the tensor and digest-diff
+    // accounting (to keep fingerprints stable); check those too.
+    let extra: Vec<(u64, u64, u64)> = driver
+        .stats()
+        .iter()
+        .map(|s| (s.tensor_fetches, s.tensor_bytes, s.digest_bytes))
+        .collect();
+    let stats = postcard::to_allocvec(&(driver.stats(), extra)).expect("stats encode");
     let outcome = Outcome {
         converged: driver.converged(),
         rounds: driver.stats().len() as u32,

@@ -19,7 +19,7 @@ pub enum Step {
     Finished,
 }
 
-/// One round's numbers.
+/// One round's numbers (all of them fingerprinted).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoundStats {
     pub round: u32,
@@ -37,6 +37,13 @@ pub struct RoundStats {
     pub agreeing_nodes: u32,
     /// Number of distinct replica states among live nodes.
     pub distinct_states: u32,
+    /// Contributions nodes received for the first time this round (each
+    /// node fetches a `(model id, version)`'s tensor once).
+    pub tensor_fetches: u64,
+    /// Tensor payload of those fetches (not in `metadata_bytes`).
+    pub tensor_bytes: u64,
+    /// Of `metadata_bytes`, digest-diff overhead (merkle mode).
+    pub digest_bytes: u64,
 }
 
 /// Drives one ordering.
@@ -128,6 +135,9 @@ impl OrderingDriver {
             live_nodes,
             agreeing_nodes: classes.values().copied().max().unwrap_or(0),
             distinct_states: classes.len() as u32,
+            tensor_fetches: counters.tensor_fetches,
+            tensor_bytes: counters.tensor_bytes,
+            digest_bytes: counters.digest_bytes,
         });
     }
 

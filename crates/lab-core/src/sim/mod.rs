@@ -24,14 +24,16 @@
 
 pub mod driver;
 pub mod faults;
+pub mod merkle;
 
 use crate::crdt::{
-    ConflictPolicy, Contribution, ContributionSet, Delta, Hlc, ReplicaId, VersionVector,
+    ConflictPolicy, Contribution, ContributionSet, Delta, Hlc, ReplicaId, Spare, VersionVector,
 };
 use crate::error::ConfigError;
 use crate::hash::Digest;
 use crate::rng::{Purpose, Stream};
 use faults::{ChurnAction, FaultPlan, LinkFate, NodeFaultKind, PhaseLayout};
+use merkle::{MerkleMsg, MerklePart};
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
 use std::str::FromStr;
@@ -142,6 +144,9 @@ pub enum MsgKind {
     PullRequest,
     /// The rows a requester lacks, since the context it sent (delta mode).
     DeltaReply,
+    /// Digest-diff session parts: roots, child hashes, wants, components
+    /// (merkle mode; at most one per link and round).
+    Merkle,
 }
 
 impl MsgKind {
@@ -151,6 +156,7 @@ impl MsgKind {
             MsgKind::PullReply => 2,
             MsgKind::PullRequest => 4,
             MsgKind::DeltaReply => 5,
+            MsgKind::Merkle => 6,
         }
     }
 }
@@ -171,13 +177,21 @@ pub enum AntiEntropy {
     /// anti-entropy; correct under loss, duplication and reordering because
     /// a reply is applied only if its context is still below the receiver's).
     Delta,
+    /// Digest diff ([`merkle`]): peers compare Merkle roots, descend only
+    /// into differing subtrees and send only the components found to
+    /// differ. Works with push, pull and push-pull (the direction data
+    /// flows in).
+    Merkle,
 }
 
 impl AntiEntropy {
+    pub const ALL: [AntiEntropy; 3] = [AntiEntropy::Full, AntiEntropy::Delta, AntiEntropy::Merkle];
+
     pub fn name(self) -> &'static str {
         match self {
             AntiEntropy::Full => "full",
             AntiEntropy::Delta => "delta",
+            AntiEntropy::Merkle => "merkle",
         }
     }
 }
@@ -188,8 +202,9 @@ impl FromStr for AntiEntropy {
         match s {
             "full" => Ok(AntiEntropy::Full),
             "delta" => Ok(AntiEntropy::Delta),
+            "merkle" | "digest" => Ok(AntiEntropy::Merkle),
             _ => Err(ConfigError::Invalid(format!(
-                "unknown anti-entropy '{s}' (full or delta)"
+                "unknown anti-entropy '{s}' (full, delta or merkle)"
             ))),
         }
     }
@@ -204,6 +219,7 @@ pub enum Payload {
         since: Arc<VersionVector>,
         delta: Arc<Delta>,
     },
+    Merkle(Arc<MerkleMsg>),
 }
 
 impl Payload {
@@ -214,6 +230,25 @@ impl Payload {
             Payload::State(s) => s.encoded_len() as u64,
             Payload::Request(c) => encoded_size(&**c),
             Payload::Delta { delta, .. } => encoded_size(&**delta) + 8,
+            Payload::Merkle(m) => encoded_size(&**m),
+        }
+    }
+
+    /// Of [`wire_bytes`](Self::wire_bytes), the bytes that are digest-diff
+    /// overhead (roots, child hashes, paths, wants) rather than rows and
+    /// context entries.
+    fn digest_bytes(&self) -> u64 {
+        match self {
+            Payload::Merkle(m) => {
+                let data: u64 = m
+                    .parts
+                    .iter()
+                    .filter_map(|p| p.data.as_ref())
+                    .map(|d| d.encoded_len() as u64)
+                    .sum();
+                encoded_size(&**m) - data
+            }
+            _ => 0,
         }
     }
 }
@@ -257,6 +292,15 @@ pub struct Counters {
     /// Delta replies discarded because their context was no longer below
     /// the receiver's (it lost its state in between).
     pub stale: u64,
+    /// Contributions received for the first time (rows whose dot the
+    /// receiver had never seen): the tensors a node fetches.
+    pub tensor_fetches: u64,
+    /// Tensor payload those fetches move (`tensor_fetches ×` the source's
+    /// tensor size). Not part of `metadata_bytes`.
+    pub tensor_bytes: u64,
+    /// Of `metadata_bytes`, the digest-diff overhead (merkle mode: roots,
+    /// child hashes, paths, wants).
+    pub digest_bytes: u64,
 }
 
 impl Counters {
@@ -268,6 +312,9 @@ impl Counters {
         self.dropped += o.dropped;
         self.pending += o.pending;
         self.stale += o.stale;
+        self.tensor_fetches += o.tensor_fetches;
+        self.tensor_bytes += o.tensor_bytes;
+        self.digest_bytes += o.digest_bytes;
     }
 }
 
@@ -298,7 +345,7 @@ pub struct Emission {
 /// Size in bytes a pull request is accounted with: the requester's version
 /// vector (what a delta-aware peer would need), postcard-encoded.
 fn pull_request_bytes(set: &ContributionSet) -> u64 {
-    postcard::experimental::serialized_size(set.context()).expect("sizing a context") as u64
+    set.context_encoded_len() as u64
 }
 
 /// Where new versions of a node's contribution come from (churn), and what
@@ -312,6 +359,11 @@ pub trait Contributions: Send + Sync {
     fn model_id(&self, node: u32) -> String;
     /// The conflict policy replicas use.
     fn policy(&self) -> ConflictPolicy;
+    /// Bytes of one contributed tensor, for the tensor-fetch accounting
+    /// (0 when the source does not say).
+    fn tensor_bytes(&self) -> u64 {
+        0
+    }
 }
 
 /// Replica id of a node's `incarnation` (a node that lost its state comes
@@ -347,6 +399,13 @@ pub struct Executor {
     /// Delta-mode requests received, answered at the next emit:
     /// `(responder, requester, requester's context)`.
     requests: Vec<(u32, u32, Arc<VersionVector>)>,
+    /// Merkle-mode parts received, answered at the next emit:
+    /// `(receiver, sender, message)`.
+    merkle_inbox: Vec<(u32, u32, Arc<MerkleMsg>)>,
+    /// Bytes of one tensor (from the source).
+    tensor_bytes: u64,
+    /// Allocations of dropped states, reused by joins.
+    spare: Spare,
 }
 
 /// A churn event as it was applied (or skipped) by its node.
@@ -402,6 +461,7 @@ impl Executor {
             .enumerate()
             .map(|(k, p)| PhaseLayout::new(p, k as u32, schedule.nodes, schedule.seed))
             .collect();
+        let source_tensor_bytes = source.tensor_bytes();
         Executor {
             schedule,
             plan,
@@ -414,6 +474,9 @@ impl Executor {
             churn_log: Vec::new(),
             anti_entropy: AntiEntropy::Full,
             requests: Vec::new(),
+            merkle_inbox: Vec::new(),
+            tensor_bytes: source_tensor_bytes,
+            spare: Spare::default(),
         }
     }
 
@@ -424,7 +487,7 @@ impl Executor {
     /// Chooses how states are exchanged (before the first round).
     pub fn set_anti_entropy(&mut self, mode: AntiEntropy) {
         assert!(
-            mode == AntiEntropy::Full || self.schedule.protocol.pulls(),
+            mode != AntiEntropy::Delta || self.schedule.protocol.pulls(),
             "delta anti-entropy needs pull or push-pull"
         );
         self.anti_entropy = mode;
@@ -485,6 +548,31 @@ impl Executor {
     /// Whether a message `from → to` sent in `round` crosses the partition.
     fn reaches(&self, round: u32, from: u32, to: u32) -> bool {
         self.phase(round).is_none_or(|p| p.reaches(from, to))
+    }
+
+    /// Lets hosted nodes with equal states share one allocation (found by
+    /// replica digest, confirmed by comparison): memory, and every cached
+    /// digest is computed once per distinct state.
+    fn share_equal_states(&mut self) {
+        let mut first: std::collections::BTreeMap<Digest, usize> =
+            std::collections::BTreeMap::new();
+        for i in 0..self.nodes.len() {
+            let d = self.nodes[i].replica_digest();
+            match first.get(&d) {
+                None => {
+                    first.insert(d, i);
+                }
+                Some(&j) => {
+                    if !Arc::ptr_eq(&self.nodes[i], &self.nodes[j])
+                        && self.nodes[i].same_as(&self.nodes[j])
+                    {
+                        let shared = Arc::clone(&self.nodes[j]);
+                        self.spare
+                            .recycle(std::mem::replace(&mut self.nodes[i], shared));
+                    }
+                }
+            }
+        }
     }
 
     /// Statuses of all hosted nodes after `round`.
@@ -563,8 +651,10 @@ impl Executor {
             "all-pairs has no rounds"
         );
         self.begin_round(round);
-        if self.anti_entropy == AntiEntropy::Delta {
-            return self.emit_delta(round);
+        match self.anti_entropy {
+            AntiEntropy::Delta => return self.emit_delta(round),
+            AntiEntropy::Merkle => return self.emit_merkle(round),
+            AntiEntropy::Full => {}
         }
         let mut out = Emission::default();
         for node in self.hosted.clone() {
@@ -653,6 +743,53 @@ impl Executor {
         out
     }
 
+    /// Merkle mode: answer the parts received last round (computed from the
+    /// current state), then open this round's sessions; everything one node
+    /// sends one peer this round travels as one message.
+    fn emit_merkle(&mut self, round: u32) -> Emission {
+        let sch = self.schedule;
+        let mut bundles: std::collections::BTreeMap<(u32, u32), Vec<MerklePart>> =
+            std::collections::BTreeMap::new();
+        for (me, peer, msg) in std::mem::take(&mut self.merkle_inbox) {
+            if !self.live(round, me) {
+                continue;
+            }
+            let state = Arc::clone(&self.nodes[self.slot(me)]);
+            for part in &msg.parts {
+                if let Some(reply) = merkle::respond(&state, part) {
+                    bundles.entry((me, peer)).or_default().push(reply);
+                }
+            }
+        }
+        for node in self.hosted.clone() {
+            if !self.live(round, node) {
+                continue;
+            }
+            let root = self.node(node).trie().root();
+            for peer in self.peers(round, node) {
+                bundles
+                    .entry((node, peer))
+                    .or_default()
+                    .push(MerklePart::open(
+                        root,
+                        sch.protocol.pulls(),
+                        sch.protocol.pushes(),
+                    ));
+            }
+        }
+        let mut out = Emission::default();
+        for ((from, to), mut parts) in bundles {
+            assert!(
+                parts.len() <= merkle::PARTS_MAX,
+                "merkle parts per message limit"
+            );
+            parts.truncate(merkle::PARTS_MAX);
+            let payload = Payload::Merkle(Arc::new(MerkleMsg { parts }));
+            self.send(&mut out, round, from, to, MsgKind::Merkle, payload);
+        }
+        out
+    }
+
     /// Whether a pull request gets to the peer (partition and link loss;
     /// requests are never delayed or duplicated).
     fn request_arrives(&self, round: u32, from: u32, to: u32) -> bool {
@@ -695,6 +832,7 @@ impl Executor {
         );
         out.counters.messages += 1;
         out.counters.metadata_bytes += payload.wire_bytes();
+        out.counters.digest_bytes += payload.digest_bytes();
         if !self.reaches(round, from, to) {
             out.counters.dropped += 1;
             return;
@@ -753,12 +891,15 @@ impl Executor {
         // Canonical order first, so the result never depends on arrival order.
         due.sort_by_key(Envelope::order_key);
         let mut counters = Counters::default();
-        let mut start = 0;
-        while start < due.len() {
-            let to = due[start].to;
-            let end = start + due[start..].iter().take_while(|e| e.to == to).count();
-            let batch = &due[start..end];
-            start = end;
+        // Each node's batch is owned and dropped once applied, so the state
+        // snapshots the envelopes share are freed as the round goes.
+        let mut due = due.into_iter().peekable();
+        while let Some(first) = due.next() {
+            let to = first.to;
+            let mut batch = vec![first];
+            while let Some(e) = due.next_if(|e| e.to == to) {
+                batch.push(e);
+            }
             if !self.live(round, to) {
                 counters.dropped += batch.len() as u64;
                 continue;
@@ -776,11 +917,41 @@ impl Executor {
                     }
                     Payload::State(state) => {
                         counters.joins += 1;
-                        if !self.plan.churn.is_empty() {
+                        let churn = !self.plan.churn.is_empty();
+                        if churn {
                             observe_stamps(&mut self.meta[slot].clock, state.rows());
                         }
-                        if join_cow(&mut self.nodes[slot], state) {
+                        let (changed, admitted) =
+                            join_cow(&mut self.nodes[slot], state, churn, &mut self.spare);
+                        if changed {
                             counters.joins_changed += 1;
+                        }
+                        counters.tensor_fetches += admitted;
+                        counters.tensor_bytes += admitted * self.tensor_bytes;
+                    }
+                    Payload::Merkle(msg) => {
+                        let churn = !self.plan.churn.is_empty();
+                        for data in msg.parts.iter().filter_map(|p| p.data.as_ref()) {
+                            counters.joins += 1;
+                            if churn {
+                                observe_stamps(&mut self.meta[slot].clock, data.rows());
+                            }
+                            let (changed, admitted) =
+                                join_cow(&mut self.nodes[slot], data, churn, &mut self.spare);
+                            if changed {
+                                counters.joins_changed += 1;
+                            }
+                            counters.tensor_fetches += admitted;
+                            counters.tensor_bytes += admitted * self.tensor_bytes;
+                        }
+                        if msg.parts.iter().any(|p| {
+                            p.root.is_some() || !p.probes.is_empty() || !p.wants.is_empty()
+                        }) {
+                            assert!(
+                                self.merkle_inbox.len() < MESSAGES_PER_ROUND_MAX,
+                                "pending merkle part limit"
+                            );
+                            self.merkle_inbox.push((to, e.from, Arc::clone(msg)));
                         }
                     }
                     Payload::Delta { since, delta } => {
@@ -792,14 +963,24 @@ impl Executor {
                         if !self.plan.churn.is_empty() {
                             observe_stamps(&mut self.meta[slot].clock, delta.rows());
                         }
-                        if Arc::make_mut(&mut self.nodes[slot]).join_delta(delta) {
+                        let (changed, admitted) =
+                            Arc::make_mut(&mut self.nodes[slot]).join_delta_admitted(delta);
+                        if changed {
                             counters.joins_changed += 1;
                         }
+                        counters.tensor_fetches += admitted;
+                        counters.tensor_bytes += admitted * self.tensor_bytes;
                     }
+                }
+            }
+            for e in batch {
+                if let Payload::State(s) = e.payload {
+                    self.spare.recycle(s);
                 }
             }
         }
         counters.pending = self.pending.len() as u64;
+        self.share_equal_states();
         RoundReport {
             counters,
             nodes: self.statuses(round),
@@ -833,9 +1014,12 @@ impl Executor {
             counters.messages += 1;
             counters.metadata_bytes += src.encoded_len() as u64;
             counters.joins += 1;
-            if join_cow(dst, src) {
+            let (changed, admitted) = join_cow(dst, src, false, &mut Spare::default());
+            if changed {
                 counters.joins_changed += 1;
             }
+            counters.tensor_fetches += admitted;
+            counters.tensor_bytes += admitted * self.tensor_bytes;
         }
         RoundReport {
             counters,
@@ -877,15 +1061,45 @@ pub fn all_pairs_order(sch: &Schedule) -> Vec<(u32, u32)> {
 ///
 /// When the other state already contains this one, the node adopts it by
 /// reference, so converged nodes share one allocation.
-fn join_cow(node: &mut Arc<ContributionSet>, other: &Arc<ContributionSet>) -> bool {
-    if node.subsumes(other) {
-        return false;
+///
+/// Returns whether the node changed and how many rows it admitted (rows
+/// whose dot it had never seen). `may_drop` says rows can have been removed
+/// or superseded (churn); without it, adopting a larger state admits exactly
+/// the extra rows, counted without a walk.
+fn join_cow(
+    node: &mut Arc<ContributionSet>,
+    other: &Arc<ContributionSet>,
+    may_drop: bool,
+    spare: &mut Spare,
+) -> (bool, u64) {
+    if Arc::ptr_eq(node, other) {
+        return (false, 0);
     }
-    if other.subsumes(node) {
-        *node = Arc::clone(other);
-        return true;
+    if node.same_as(other) {
+        // Equal content: share one allocation (and its cached digests).
+        spare.recycle(std::mem::replace(node, Arc::clone(other)));
+        return (false, 0);
     }
-    Arc::make_mut(node).join(other)
+    if node.subsumes_unequal(other) {
+        return (false, 0);
+    }
+    if other.subsumes_unequal(node) {
+        let admitted = if may_drop {
+            other.admitted_over(node)
+        } else {
+            other.rows().len().saturating_sub(node.rows().len()) as u64
+        };
+        spare.recycle(std::mem::replace(node, Arc::clone(other)));
+        return (true, admitted);
+    }
+    // A fresh set: no copy of a state an envelope or another node shares.
+    let (joined, changed, admitted) = node.joined_reusing(other, spare);
+    if changed {
+        spare.recycle(std::mem::replace(node, Arc::new(joined)));
+    } else {
+        spare.recycle(Arc::new(joined));
+    }
+    (changed, admitted)
 }
 
 /// Mutable reference to `v[i]` and shared reference to `v[j]`, `i ≠ j`.
@@ -938,6 +1152,7 @@ pub fn decode_envelopes(bytes: &[u8]) -> Result<Vec<Envelope>, WireError> {
             Payload::State(s) => s.check_invariants(),
             Payload::Delta { delta, .. } => delta.check_invariants(),
             Payload::Request(_) => Ok(()),
+            Payload::Merkle(m) => m.check(),
         }
         .map_err(WireError::Invariant)?;
     }
