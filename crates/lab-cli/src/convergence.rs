@@ -43,9 +43,10 @@ pub struct Args {
     /// Conflict policy for concurrent values of one model id: lww or fww.
     #[arg(long, default_value = "lww")]
     policy: String,
-    /// How states are exchanged: full (whole state per message) or delta
+    /// How states are exchanged: full (whole state per message), delta
     /// (request with causal context, reply with only what is missing; pull
-    /// and push-pull).
+    /// and push-pull) or merkle (exchange Merkle roots, descend where they
+    /// differ, send only the missing replicas' rows).
     #[arg(long, default_value = "full")]
     anti_entropy: String,
     #[command(flatten)]

@@ -588,6 +588,11 @@ impl ConvergenceConfig {
                 "delta anti-entropy answers requests: use pull or push-pull".into(),
             ));
         }
+        if self.anti_entropy == AntiEntropy::Merkle && self.protocol == Protocol::AllPairs {
+            return Err(ConfigError::Invalid(
+                "Merkle anti-entropy is a gossip exchange: use push, pull or push-pull".into(),
+            ));
+        }
         Ok(())
     }
 
@@ -1011,6 +1016,16 @@ impl Contributions for Source {
 
     fn policy(&self) -> ConflictPolicy {
         self.policy
+    }
+
+    /// Every contribution's tensor has the same shape: 8 bytes (f64) per
+    /// element of the first one.
+    fn tensor_bytes(&self) -> u64 {
+        self.workload
+            .contributions
+            .first()
+            .and_then(|c| self.workload.pool.get(&c.tensor()))
+            .map_or(0, |t| 8 * t.len() as u64)
     }
 }
 
