@@ -2,7 +2,7 @@
 //! tensor of real `.safetensors` files (`--weights`).
 
 use crate::invalid;
-use crate::workload::{describe, print_files, Weights, WorkloadArgs};
+use crate::workload::{describe, print_files, WorkloadArgs};
 use lab_core::experiment::convergence::{
     run_with, run_with_workload, ConvergenceConfig, ConvergenceReport, Workload,
 };
@@ -98,15 +98,10 @@ pub fn run(args: &Args) -> ExitCode {
     if let Err(reason) = crate::check_executors(args.executors) {
         return invalid(reason);
     }
-    let tensors = match args.workload.load_into(&mut config) {
-        Ok(Weights::Synthetic) => None,
-        Ok(Weights::Listed) => return ExitCode::from(2),
-        Ok(Weights::Loaded(t)) => Some(t),
-        Err(reason) => return invalid(reason),
+    let tensors = match args.workload.ready(None, &mut config, ConvergenceConfig::validate) {
+        Ok(t) => t,
+        Err(code) => return code,
     };
-    if let Err(e) = config.validate() {
-        return invalid(e);
-    }
     let started = Instant::now();
     let result = match tensors {
         None => run_with(&config, args.executors, &mut |_| true),

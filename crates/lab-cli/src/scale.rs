@@ -2,7 +2,7 @@
 //! timings measured here (the engine has no clock).
 
 use crate::invalid;
-use crate::workload::{describe, print_files, Weights, WorkloadArgs};
+use crate::workload::{describe, print_files, WorkloadArgs};
 use lab_core::experiment::scale::{
     assemble, join_pair, loglog_slope, run_point_with, ScaleConfig, ScaleReport, FIELDS,
 };
@@ -80,15 +80,10 @@ pub fn run(args: &Args) -> ExitCode {
         seed: args.seed,
         ..ScaleConfig::default()
     };
-    let tensors = match args.workload.configure(FIELDS, &mut config) {
-        Ok(Weights::Synthetic) => None,
-        Ok(Weights::Listed) => return ExitCode::from(2),
-        Ok(Weights::Loaded(t)) => Some(t),
-        Err(reason) => return invalid(reason),
+    let tensors = match args.workload.ready(Some(FIELDS), &mut config, ScaleConfig::validate) {
+        Ok(t) => t,
+        Err(code) => return code,
     };
-    if let Err(e) = config.validate() {
-        return invalid(e);
-    }
     let started = Instant::now();
     let mut points = Vec::new();
     let mut phases = Vec::new();

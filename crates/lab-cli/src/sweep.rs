@@ -1,7 +1,7 @@
 //! `lab-cli sweep`: Experiment 3, with per-strategy resolve timings.
 
 use crate::invalid;
-use crate::workload::{describe, print_files, Weights, WorkloadArgs};
+use crate::workload::{describe, print_files, WorkloadArgs};
 use lab_core::experiment::convergence::FileTensors;
 use lab_core::experiment::sweep::{
     assemble, sweep_one_with, PreparedResolve, SweepConfig, SweepReport, FIELDS,
@@ -86,15 +86,10 @@ pub fn run(args: &Args) -> ExitCode {
             .collect(),
         ..SweepConfig::default()
     };
-    let tensors = match args.workload.configure(FIELDS, &mut config) {
-        Ok(Weights::Synthetic) => None,
-        Ok(Weights::Listed) => return ExitCode::from(2),
-        Ok(Weights::Loaded(t)) => Some(t),
-        Err(reason) => return invalid(reason),
+    let tensors = match args.workload.ready(Some(FIELDS), &mut config, SweepConfig::validate) {
+        Ok(t) => t,
+        Err(code) => return code,
     };
-    if let Err(e) = config.validate() {
-        return invalid(e);
-    }
     let started = Instant::now();
     let mut rows = Vec::new();
     let mut phases = Vec::new();

@@ -128,6 +128,30 @@ impl WorkloadArgs {
         self.load_into(config)
     }
 
+    /// A subcommand's whole workload step: [`configure`](Self::configure)
+    /// (or only [`load_into`](Self::load_into) without `fields`), then
+    /// `validate`. `Err` is the exit code to stop with: 2, the reason
+    /// printed (or the common tensors listed).
+    pub fn ready<C: HasWorkload, E: std::fmt::Display>(
+        &self,
+        fields: Option<&[Field<C>]>,
+        config: &mut C,
+        validate: impl Fn(&C) -> Result<(), E>,
+    ) -> Result<Option<FileTensors>, std::process::ExitCode> {
+        let loaded = match fields {
+            Some(fields) => self.configure(fields, config),
+            None => self.load_into(config),
+        };
+        let tensors = match loaded {
+            Ok(Weights::Synthetic) => None,
+            Ok(Weights::Listed) => return Err(std::process::ExitCode::from(2)),
+            Ok(Weights::Loaded(t)) => Some(t),
+            Err(reason) => return Err(crate::invalid(reason)),
+        };
+        validate(config).map_err(crate::invalid)?;
+        Ok(tensors)
+    }
+
     /// Loads `--weights` (if given) into `config`'s workload.
     pub fn load_into<C: HasWorkload>(&self, config: &mut C) -> Result<Weights, String> {
         Ok(match self.files.load()? {
