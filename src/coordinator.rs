@@ -7,12 +7,12 @@
 //! browser, an in-process set of [`crate::worker_core::WorkerCore`]s in the
 //! native tests.
 //!
-//! - push / pull / push-pull, one ordering or one worker: every worker
-//!   hosts a disjoint node range of each ordering; per round all workers
+//! - push / pull / push-pull, one ordering of at most [`NODE_SPLIT_MAX`]
+//!   nodes, or one worker: every worker hosts a disjoint node range; per round all workers
 //!   emit, the coordinator routes the batches, all workers deliver, the
 //!   driver records the reports.
-//! - push / pull / push-pull, several orderings and workers: each worker
-//!   hosts every node of one ordering at a time (orderings are independent,
+//! - push / pull / push-pull otherwise: each worker hosts every node of
+//!   one ordering at a time (orderings are independent,
 //!   so no state crosses between workers); the coordinator steps each
 //!   worker's ordering round by round as its replies come in.
 //! - all-pairs (sequential, needs every node in one executor): whole
@@ -372,14 +372,7 @@ impl<L: Link> Coordinator<'_, L> {
                 }
             }
         }
-        let oracle = oracle.ok_or_else(|| RunError::Protocol("no oracle digests".into()))?;
-        Ok((
-            results
-                .into_iter()
-                .map(|r| r.expect("every ordering finished"))
-                .collect(),
-            oracle,
-        ))
+        all_finished(results, oracle)
     }
 
     /// Hosts every node of `ordering` on `worker`.
@@ -457,14 +450,7 @@ impl<L: Link> Coordinator<'_, L> {
             let lowest_running = results.iter().position(|r| r.is_none()).unwrap_or(0) as u32;
             self.report_progress(done, lowest_running, 1, 0);
         }
-        let oracle = oracle.ok_or_else(|| RunError::Protocol("no oracle digests".into()))?;
-        Ok((
-            results
-                .into_iter()
-                .map(|r| r.expect("every ordering finished"))
-                .collect(),
-            oracle,
-        ))
+        all_finished(results, oracle)
     }
 
     fn send_all_pairs(&mut self, worker: u32, ordering: u32) -> Result<(), RunError> {
@@ -501,6 +487,20 @@ impl<L: Link> Coordinator<'_, L> {
     }
 }
 
+/// The results of every ordering (each slot filled: the loops end only when
+/// all are done) and the oracle one of them reported.
+fn all_finished(
+    results: Vec<Option<OrderingResult>>,
+    oracle: Option<Oracle>,
+) -> Result<(Vec<OrderingResult>, Oracle), RunError> {
+    let oracle = oracle.ok_or_else(|| RunError::Protocol("no oracle digests".into()))?;
+    let results = results
+        .into_iter()
+        .map(|r| r.expect("every ordering finished"))
+        .collect();
+    Ok((results, oracle))
+}
+
 /// A gossip ordering a worker runs whole.
 struct Running {
     ordering: u32,
@@ -510,11 +510,20 @@ struct Running {
     started_ms: f64,
 }
 
-/// Whether a gossip run hands whole orderings to workers (several of both)
-/// rather than splitting every ordering's nodes across them: orderings are
-/// independent, so this moves no state between workers.
+/// Most nodes of a single ordering split across workers. Above it, every
+/// message between workers carries a large state to encode and decode, and
+/// measured runs got slower with more workers (1,000 nodes at 64²: 3.6 s on
+/// one worker, 14.8 s on two), so the ordering runs whole on one worker.
+pub const NODE_SPLIT_MAX: u32 = 200;
+
+/// Whether a gossip run hands whole orderings to workers rather than
+/// splitting every ordering's nodes across them: with several orderings
+/// (they are independent, so no state moves between workers), or with one
+/// ordering too large to split well ([`NODE_SPLIT_MAX`]).
 pub fn split_by_orderings(config: &ConvergenceConfig, workers: u32) -> bool {
-    config.protocol != Protocol::AllPairs && config.orderings >= 2 && workers >= 2
+    config.protocol != Protocol::AllPairs
+        && workers >= 2
+        && (config.orderings >= 2 || config.nodes > NODE_SPLIT_MAX)
 }
 
 /// The driver of one ordering, exactly as the native `drive_native` makes
@@ -617,6 +626,12 @@ mod tests {
         };
         assert!(split_by_orderings(&config, 2));
         assert!(!split_by_orderings(&config, 1));
+        let large = ConvergenceConfig {
+            nodes: NODE_SPLIT_MAX + 1,
+            orderings: 1,
+            ..config.clone()
+        };
+        assert!(split_by_orderings(&large, 2));
         let finished = run_local(&config, 2).unwrap();
         let names: Vec<&str> = finished.phases_ms.iter().map(|p| p.0.as_str()).collect();
         assert_eq!(names.len(), 3);

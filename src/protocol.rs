@@ -168,7 +168,11 @@ pub enum Job {
 /// What a [`Job`] produced.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum JobOutput {
-    Partition(Box<WireReport<PartitionConfig, PartitionResults>>),
+    /// The report, and its rounds for the network view.
+    Partition(
+        Box<WireReport<PartitionConfig, PartitionResults>>,
+        Box<crate::components::network::Trace>,
+    ),
     SweepRow(Box<StrategyRow>),
     ScalePoint(Box<ScalePoint>),
     Trust(Box<WireReport<TrustConfig, TrustResults>>),

@@ -141,7 +141,11 @@ fn fields(form: Form) -> (Vec<FieldSpec>, Vec<FieldSpec>) {
         FieldSpec::choice(
             "anti_entropy",
             "Anti-entropy",
-            &[("full", "full state"), ("delta", "deltas (request/reply)")],
+            &[
+                ("full", "full state"),
+                ("delta", "deltas (request/reply)"),
+                ("merkle", "Merkle digest diff"),
+            ],
             none(),
         ),
     ];

@@ -210,7 +210,7 @@ fn reports_from(
     let mut points = Vec::new();
     for d in done {
         match d.output {
-            JobOutput::Partition(r) => partition = Some((*r).into()),
+            JobOutput::Partition(r, _) => partition = Some((*r).into()),
             JobOutput::SweepRow(r) => rows.push(*r),
             JobOutput::ScalePoint(p) => points.push(*p),
             other => {

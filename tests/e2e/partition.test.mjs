@@ -23,6 +23,17 @@ for (const workers of ['1', '2']) {
       // Two phases in the table, both partitions shaded on the chart.
       assert.equal(await page.locator('[data-testid=results] tbody tr').count(), 2);
       assert.ok((await page.locator('[data-testid=chart] rect.fault').count()) >= 2, 'partitions shaded');
+      // The network view: round 3 is inside the mod:3 partition (sides drawn
+      // apart, three dashed cuts, the partition named); the last round is one state.
+      const network = page.getByTestId('network');
+      const caption = page.getByTestId('network-caption');
+      assert.match(await caption.textContent(), /1 distinct state;/);
+      await network.locator('input[type=range]').fill('3');
+      assert.match(await caption.textContent(), /^Round 3 .*Active faults: partition \(/);
+      assert.equal(await network.locator('svg line.cut').count(), 3);
+      assert.equal(await network.locator('svg circle').count(), 12);
+      await network.locator('input[type=range]').fill('12');
+      assert.equal(await network.locator('svg line.cut').count(), 0);
     }));
 }
 

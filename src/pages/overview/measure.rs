@@ -480,7 +480,7 @@ async fn partition_step<L: Link>(
         .into_iter()
         .zip(&plan.partition_seeds)
         .map(|(output, &seed)| match output {
-            JobOutput::Partition(r) => Ok(PartitionRun {
+            JobOutput::Partition(r, _) => Ok(PartitionRun {
                 seed,
                 passed: r.verdict.passed,
                 rounds_after_heal: r.results.rounds_after_heal,
