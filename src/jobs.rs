@@ -140,16 +140,9 @@ pub struct OneWorker {
 }
 
 impl OneWorker {
-    /// No worker yet: the first request starts it (a panel that may never
-    /// be used does not load the engine at page load).
-    pub fn new() -> OneWorker {
-        OneWorker {
-            pool: StoredValue::new_local(None),
-        }
-    }
-
-    /// Starts the worker now (in the browser), so that it has loaded by the
-    /// time the page's one task is asked for.
+    /// Starts the worker now (in the browser): it loads while the person
+    /// reads the page, and nothing is fetched later (reading model files
+    /// makes no request at all).
     pub fn started() -> OneWorker {
         let pool = if cfg!(target_arch = "wasm32") {
             Pool::spawn(1).ok()
@@ -200,7 +193,7 @@ impl OneWorker {
 
 impl Default for OneWorker {
     fn default() -> Self {
-        Self::new()
+        Self::started()
     }
 }
 

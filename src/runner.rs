@@ -263,8 +263,28 @@ pub fn job_task<T: 'static>(
     labels: Vec<String>,
     assemble: impl FnOnce(Vec<crate::jobs::Done>) -> Result<T, RunError> + 'static,
 ) -> impl FnOnce(Pool, StatusSink) -> TaskFuture<T> + 'static {
+    job_task_with(jobs, labels, None, assemble)
+}
+
+/// [`job_task`] for jobs whose config may name model files: `tensors`
+/// (the real-weights panel's) go to every worker of the pool first.
+pub fn job_task_with<T: 'static>(
+    jobs: Vec<crate::protocol::Job>,
+    labels: Vec<String>,
+    tensors: Option<Arc<lab_core::experiment::convergence::FileTensors>>,
+    assemble: impl FnOnce(Vec<crate::jobs::Done>) -> Result<T, RunError> + 'static,
+) -> impl FnOnce(Pool, StatusSink) -> TaskFuture<T> + 'static {
     move |mut pool, sink| {
         Box::pin(async move {
+            let sent = crate::components::weights::send_tensors_first(
+                &mut pool,
+                tensors.as_deref(),
+                &sink,
+            )
+            .await;
+            if let Err(e) = sent {
+                return (pool, Err(e));
+            }
             let result = crate::jobs::run_jobs(&mut pool, jobs, &labels, &mut |p| {
                 let text = if p.last.is_empty() {
                     format!("{} of {} jobs done", p.done, p.total)

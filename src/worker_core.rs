@@ -5,9 +5,10 @@
 //! between `postMessage` and [`WorkerCore::handle`]; native tests drive this
 //! type directly.
 
+use crate::components::network::Trace;
 use crate::protocol::{FromWorker, Job, JobOutput, NamedBytes, Oracle, TensorChoice, ToWorker};
 use lab_core::experiment::convergence::{
-    load_files, ConvergenceConfig, FileTensors, Host, Workload,
+    load_files, ConvergenceConfig, FileTensors, FileWorkload, Host, Workload,
 };
 use lab_core::experiment::{partition, scale, sweep, trust};
 use lab_core::loader::{self, Slice};
@@ -77,7 +78,7 @@ impl WorkerCore {
                 self.gossip = None;
                 Ok(FromWorker::JobDone {
                     index,
-                    output: run_job(job)?,
+                    output: run_job(job, self.tensors.as_ref())?,
                 })
             }
             ToWorker::LoadTensors { tensors } => Ok(self.load_tensors(tensors)),
@@ -350,26 +351,44 @@ impl WorkerCore {
     }
 }
 
-/// Computes a job with the engine function `lab-cli` uses.
-pub fn run_job(job: Job) -> Result<JobOutput, String> {
+/// Computes a job with the engine function `lab-cli` uses. A job whose
+/// config names model files runs on `tensors` (what the worker received
+/// through [`ToWorker::LoadTensors`]; the engine checks them against the
+/// digests the config records); without them it fails in words.
+pub fn run_job(job: Job, tensors: Option<&FileTensors>) -> Result<JobOutput, String> {
     let fail = |e: lab_core::error::LabError| e.to_string();
+    let tensors = match job_files(&job) {
+        Some(_) if tensors.is_none() => {
+            return Err(
+                "this worker has not received the model tensors the configuration names".into(),
+            )
+        }
+        Some(_) => tensors,
+        None => None,
+    };
     Ok(match job {
         Job::Partition(config) => {
-            JobOutput::Partition(Box::new(partition::run(&config).map_err(fail)?.into()))
+            let mut trace = Trace::new(config.nodes);
+            let report =
+                partition::run_observed(&config, 1, tensors, &mut |v| trace.record_view(&v))
+                    .map_err(fail)?;
+            JobOutput::Partition(Box::new(report.into()), Box::new(trace))
         }
         Job::SweepRow { config, strategy } => {
             config
                 .validate()
                 .map_err(|e| format!("invalid configuration: {e}"))?;
             JobOutput::SweepRow(Box::new(
-                sweep::sweep_one(&config, &strategy).map_err(fail)?,
+                sweep::sweep_one_with(&config, &strategy, tensors).map_err(fail)?,
             ))
         }
         Job::ScalePoint { config, nodes } => {
             config
                 .validate()
                 .map_err(|e| format!("invalid configuration: {e}"))?;
-            JobOutput::ScalePoint(Box::new(scale::run_point(&config, nodes).map_err(fail)?))
+            JobOutput::ScalePoint(Box::new(
+                scale::run_point_with(&config, nodes, tensors).map_err(fail)?,
+            ))
         }
         Job::Trust(config) => JobOutput::Trust(Box::new(trust::run(&config).map_err(fail)?.into())),
         Job::Bench(job) => JobOutput::Bench(crate::bench::run_bench(&job)?),
@@ -377,6 +396,16 @@ pub fn run_job(job: Job) -> Result<JobOutput, String> {
             JobOutput::CheckReport(Box::new(crate::pages::reproduce::check_report(&text)))
         }
     })
+}
+
+/// The model files a job's config names, if any.
+fn job_files(job: &Job) -> Option<&FileWorkload> {
+    match job {
+        Job::Partition(c) => c.workload.files(),
+        Job::SweepRow { config, .. } => config.workload.files(),
+        Job::ScalePoint { config, .. } => config.workload.files(),
+        Job::Trust(_) | Job::Bench(_) | Job::CheckReport(_) => None,
+    }
 }
 
 fn oracle_of(host: &Host) -> Result<Oracle, String> {
@@ -465,6 +494,161 @@ mod tests {
         }
         // The engine workers' path is untouched by the panel's files.
         assert!(core.tensors.is_none());
+    }
+
+    /// Three models' tensor "w" loaded as the panel loads them.
+    fn three_files() -> (FileWorkload, FileTensors) {
+        let (a, b, c) = (
+            safetensors([1., 2., 3., 4., 5., 6.]),
+            safetensors([0., -1., 0.5, 2., 8., 1.]),
+            safetensors([3., 3., -2., 0.25, 1., 7.]),
+        );
+        let limits = crate::components::weights::browser_limits(3);
+        load_files(
+            &[
+                ("a.safetensors", &a),
+                ("b.safetensors", &b),
+                ("c.safetensors", &c),
+            ],
+            None,
+            "w",
+            None,
+            &limits,
+        )
+        .unwrap()
+    }
+
+    /// The page's path: the tensors sent to every worker of a [`LocalLink`]
+    /// (`send_tensors`), then the jobs; outputs in job order.
+    fn run_with_files(jobs: Vec<Job>, tensors: &FileTensors, workers: u32) -> Vec<JobOutput> {
+        use crate::local::{block_on, LocalLink};
+        let mut link = LocalLink::new(workers);
+        block_on(crate::components::weights::send_tensors(&mut link, tensors)).unwrap();
+        block_on(crate::jobs::run_jobs(&mut link, jobs, &[], &mut |_| {}))
+            .unwrap()
+            .into_iter()
+            .map(|d| d.output)
+            .collect()
+    }
+
+    #[test]
+    fn a_partition_job_on_files_matches_the_native_run() {
+        let (files, tensors) = three_files();
+        let config = partition::PartitionConfig {
+            nodes: 9,
+            dim: 2,
+            workload: lab_core::experiment::convergence::WorkloadKind::Files(files),
+            ..partition::PartitionConfig::default()
+        };
+        let native = partition::run_with_tensors(&config, 1, Some(&tensors)).unwrap();
+        let mut out = run_with_files(vec![Job::Partition(config.clone())], &tensors, 2);
+        let Some(JobOutput::Partition(report, trace)) = out.pop() else {
+            panic!("not a partition output")
+        };
+        let report: partition::PartitionReport = (*report).into();
+        assert_eq!(report.fingerprint, native.fingerprint);
+        assert_eq!(report, native);
+        assert!(trace.frames.len() > 1, "the rounds were recorded");
+        // Other tensors (a different digest) are refused by the engine.
+        let (_, mut other) = three_files();
+        other.contributions.swap(0, 1);
+        let err = run_job(Job::Partition(config), Some(&other)).unwrap_err();
+        assert!(err.contains("digest") || err.contains("match"), "{err}");
+    }
+
+    #[test]
+    fn sweep_rows_on_files_match_the_native_sweep() {
+        let (files, tensors) = three_files();
+        let config = sweep::SweepConfig {
+            nodes: 5,
+            dim: 2,
+            orderings: 2,
+            strategies: vec!["weight_average".into(), "ties".into(), "linear".into()],
+            workload: lab_core::experiment::convergence::WorkloadKind::Files(files),
+            ..sweep::SweepConfig::default()
+        };
+        let native = sweep::run_with_tensors(&config, Some(&tensors)).unwrap();
+        let jobs = config
+            .selected()
+            .into_iter()
+            .map(|s| Job::SweepRow {
+                config: config.clone(),
+                strategy: s.to_string(),
+            })
+            .collect();
+        let rows: Vec<_> = run_with_files(jobs, &tensors, 2)
+            .into_iter()
+            .map(|o| match o {
+                JobOutput::SweepRow(r) => *r,
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        // Without a base file, TIES is "needs a base model", not an error.
+        let ties = rows.iter().find(|r| r.strategy == "ties").unwrap();
+        assert!(ties
+            .problem
+            .as_deref()
+            .unwrap_or("")
+            .contains("needs a base"));
+        assert_eq!(
+            sweep::assemble(&config, rows).fingerprint,
+            native.fingerprint
+        );
+    }
+
+    #[test]
+    fn scale_points_on_files_match_the_native_scale() {
+        let (files, tensors) = three_files();
+        let config = scale::ScaleConfig {
+            sizes: vec![3, 5, 8],
+            dim: 2,
+            orderings: 2,
+            workload: lab_core::experiment::convergence::WorkloadKind::Files(files),
+            ..scale::ScaleConfig::default()
+        };
+        let native = scale::run_with_tensors(&config, Some(&tensors)).unwrap();
+        let jobs = config
+            .sizes
+            .iter()
+            .map(|&nodes| Job::ScalePoint {
+                config: config.clone(),
+                nodes,
+            })
+            .collect();
+        let points = run_with_files(jobs, &tensors, 3)
+            .into_iter()
+            .map(|o| match o {
+                JobOutput::ScalePoint(p) => *p,
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            scale::assemble(&config, points).fingerprint,
+            native.fingerprint
+        );
+    }
+
+    /// A job naming files on a worker that received no tensors fails in
+    /// words (and so does the whole run, through the worker's reply).
+    #[test]
+    fn a_files_job_without_tensors_says_so() {
+        let (files, _) = three_files();
+        let config = scale::ScaleConfig {
+            sizes: vec![3],
+            dim: 2,
+            orderings: 1,
+            workload: lab_core::experiment::convergence::WorkloadKind::Files(files),
+            ..scale::ScaleConfig::default()
+        };
+        let mut core = WorkerCore::new();
+        let reply = core.handle(ToWorker::Job {
+            index: 0,
+            job: Job::ScalePoint { config, nodes: 3 },
+        });
+        assert!(
+            matches!(&reply, FromWorker::Failed { message } if message.contains("has not received the model tensors")),
+            "{reply:?}"
+        );
     }
 
     #[test]

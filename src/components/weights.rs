@@ -1,7 +1,8 @@
-//! Real model weights for Experiment 1: the panel where a person drops (or
-//! picks) two or more `.safetensors` files, an optional base model, chooses
-//! a tensor common to all of them (and a slice of it if it is large), and
-//! the glue that sends the loaded tensors to the workers.
+//! Real model weights for Experiments 1–4 (convergence, partition, sweep,
+//! scale): the panel where a person drops (or picks) two or more
+//! `.safetensors` files, an optional base model, chooses a tensor common to
+//! all of them (and a slice of it if it is large), and the glue that puts
+//! them in a run's config and sends the loaded tensors to the workers.
 //!
 //! Files are read with `File.arrayBuffer()` and handed to a web worker of
 //! this page (so the loader's code is not in the page's wasm), which parses
@@ -17,7 +18,11 @@ use crate::coordinator::{Link, RunError};
 use crate::jobs::OneWorker;
 use crate::protocol::{FromWorker, NamedBytes, ToWorker};
 use crate::query::WORKLOAD_ELEMENTS_BROWSER_MAX;
-use lab_core::experiment::convergence::{FileTensors, FileWorkload, FILES_MAX};
+use lab_core::error::ConfigError;
+use lab_core::experiment::convergence::{
+    FileTensors, FileWorkload, HasWorkload, WorkloadKind, FILES_MAX,
+};
+use lab_core::experiment::params::QueryIssue;
 use lab_core::loader::{self, Limits, Slice, BROWSER_ELEMENTS_MAX, BROWSER_FILE_BYTES_MAX};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -91,7 +96,7 @@ impl Default for Weights {
 impl Weights {
     pub fn new() -> Weights {
         Weights {
-            worker: OneWorker::new(),
+            worker: OneWorker::started(),
             file_names: RwSignal::new(Vec::new()),
             base_name: RwSignal::new(None),
             choices: RwSignal::new(Vec::new()),
@@ -509,6 +514,111 @@ pub async fn send_tensors<L: Link>(link: &mut L, tensors: &FileTensors) -> Resul
         }
     }
     Ok(())
+}
+
+/// [`send_tensors`] to every worker of `link` when the run has model files
+/// (`tensors`), telling the progress bar; nothing otherwise.
+pub async fn send_tensors_first<L: Link>(
+    link: &mut L,
+    tensors: Option<&FileTensors>,
+    sink: &crate::runner::StatusSink,
+) -> Result<(), RunError> {
+    let Some(tensors) = tensors else {
+        return Ok(());
+    };
+    sink(crate::runner::Status {
+        fraction: 0.0,
+        text: "sending the model tensors to the workers".into(),
+    });
+    send_tensors(link, tensors).await
+}
+
+/// The run's config and tensors: `config` (read from the form), with the
+/// loaded model files as its workload when the person chose them, checked
+/// with the experiment's `validate`. Problems become form issues (and
+/// `None`).
+pub fn with_weights<C: HasWorkload>(
+    mut config: C,
+    selection: Result<Option<Loaded>, String>,
+    validate: fn(&C) -> Result<(), ConfigError>,
+    issues: &mut Vec<QueryIssue>,
+) -> Option<(C, Option<Arc<FileTensors>>)> {
+    match selection {
+        Ok(None) => Some((config, None)),
+        Ok(Some(loaded)) => {
+            *config.workload_kind_mut() = WorkloadKind::Files(loaded.workload);
+            match validate(&config) {
+                Ok(()) => Some((config, Some(loaded.tensors))),
+                Err(e) => {
+                    issues.push(crate::query::issue("weights", "", e.to_string()));
+                    None
+                }
+            }
+        }
+        Err(message) => {
+            issues.push(crate::query::issue("weights", "", message));
+            None
+        }
+    }
+}
+
+/// Whether the page's link was made with model files (which it cannot
+/// carry): the panel then says how to reproduce the run.
+pub fn link_had_files(issues: &[QueryIssue]) -> bool {
+    issues
+        .iter()
+        .any(|i| i.key == "workload" && i.value == "files")
+}
+
+/// [`crate::runner::page_actions`] for a job-based page with the
+/// real-weights panel: Run reads the form with `read` (then `extra`
+/// checks), puts the panel's files in the config's workload, writes the
+/// config into the address bar and starts `task` with the tensors (also on
+/// load when the link says `run=1`, with the link's config and no files).
+#[allow(clippy::too_many_arguments)]
+pub fn page_actions<C, T, G>(
+    form: crate::components::controls::Form,
+    runner: crate::runner::Runner<T>,
+    options: crate::query::PageOptions,
+    read: crate::query::ConfigReader<C>,
+    to_query: fn(&C) -> Vec<(String, String)>,
+    validate: fn(&C) -> Result<(), ConfigError>,
+    task: fn(C, Option<Arc<FileTensors>>) -> G,
+    config: &C,
+    weights: Weights,
+    extra: impl Fn(&C, &mut Vec<QueryIssue>) + Send + Sync + 'static,
+) -> crate::runner::PageActions
+where
+    C: HasWorkload + Clone + 'static,
+    T: crate::runner::Timed + Send + Sync + 'static,
+    G: FnOnce(crate::pool::Pool, crate::runner::StatusSink) -> crate::runner::TaskFuture<T>
+        + 'static,
+{
+    let issues = RwSignal::new(Vec::new());
+    let on_run = Callback::new(move |()| {
+        let (config, found) = read(&form.pairs());
+        let mut found: Vec<QueryIssue> = found
+            .into_iter()
+            .map(crate::components::report::without_fallback_note)
+            .collect();
+        extra(&config, &mut found);
+        let run = with_weights(config, weights.selection(), validate, &mut found);
+        let ok = found.is_empty();
+        issues.set(found);
+        if let (Some((config, tensors)), true) = (run, ok) {
+            crate::browser::replace_query(&crate::query::page_query(to_query(&config), &options));
+            runner.start(task(config, tensors));
+        }
+    });
+    let on_cancel = Callback::new(move |()| runner.cancel());
+    if options.run {
+        runner.start(task(config.clone(), None));
+    }
+    crate::runner::PageActions {
+        issues,
+        on_run,
+        on_cancel,
+    }
 }
 
 /// The "Real weights" panel.

@@ -9,6 +9,7 @@
 use crate::components::controls::{
     fanout_field, protocol_field, strategy_field, workload_fields, Controls, FieldSpec, Form,
 };
+use crate::components::network::{NetworkView, Trace};
 use crate::components::progress::ProgressBar;
 use crate::components::report::{
     execution_of, outcome_view, stem, Download, Downloads, FingerprintBox, QueryIssues, Reproduce,
@@ -16,14 +17,17 @@ use crate::components::report::{
 };
 use crate::components::results::group;
 use crate::components::verdict::VerdictPanel;
+use crate::components::weights::{self, Weights, WeightsPanel, WorkloadFiles};
 use crate::coordinator::RunError;
 use crate::protocol::{Job, JobOutput};
 use crate::query::{
     apply_limits, encode_query, fit_dim, PageQuery, DIM_BROWSER_MAX, NODES_BROWSER_MAX,
 };
-use crate::runner::{job_task, Runner};
+use crate::runner::{job_task_with, Runner, Timed};
+use lab_core::experiment::convergence::FileTensors;
 use lab_core::experiment::params::QueryIssue;
 use lab_core::experiment::partition::{PartitionConfig, PartitionReport, PhaseResult, FIELDS};
+use lab_core::report::Execution;
 use leptos::prelude::*;
 use std::sync::Arc;
 
@@ -50,17 +54,40 @@ pub fn config_from_pairs(pairs: &[(String, String)]) -> (PartitionConfig, Vec<Qu
     (config, issues)
 }
 
+/// A finished run: the report, and its rounds for the network view (a
+/// view only: the report alone is what is exported and fingerprinted).
+#[derive(Clone)]
+pub struct PartitionRun {
+    pub report: PartitionReport,
+    pub trace: Arc<Trace>,
+}
+
+impl Timed for PartitionRun {
+    fn set_execution(&mut self, execution: Execution) {
+        self.report.set_execution(execution);
+    }
+
+    fn execution(&self) -> Option<&Execution> {
+        self.report.execution()
+    }
+}
+
+/// The run as one job; a model-file workload's tensors go to the pool's
+/// workers first.
 fn task(
     config: PartitionConfig,
-) -> impl FnOnce(
-    crate::pool::Pool,
-    crate::runner::StatusSink,
-) -> crate::runner::TaskFuture<PartitionReport> {
-    job_task(
+    tensors: Option<Arc<FileTensors>>,
+) -> impl FnOnce(crate::pool::Pool, crate::runner::StatusSink) -> crate::runner::TaskFuture<PartitionRun>
+{
+    job_task_with(
         vec![Job::Partition(config)],
         vec!["partition run".into()],
+        tensors,
         |mut done| match done.pop().map(|d| d.output) {
-            Some(JobOutput::Partition(r)) => Ok((*r).into()),
+            Some(JobOutput::Partition(r, trace)) => Ok(PartitionRun {
+                report: (*r).into(),
+                trace: Arc::new(*trace),
+            }),
             other => Err(RunError::Protocol(format!(
                 "expected a partition report, got {other:?}"
             ))),
@@ -110,20 +137,25 @@ pub fn PartitionPage(query: PageQuery<PartitionConfig>) -> impl IntoView {
     let form = Form::new(FIELDS, &query.config);
     let options = query.options;
     let workers = crate::runner::page_workers(&options);
-    let runner = Runner::<PartitionReport>::new(workers);
+    let runner = Runner::<PartitionRun>::new(workers);
+    let weights = Weights::new();
     let crate::runner::PageActions {
         issues: form_issues,
         on_run,
         on_cancel,
-    } = crate::runner::page_actions(
+    } = weights::page_actions(
         form,
         runner,
         options,
         config_from_pairs,
         PartitionConfig::to_query,
+        PartitionConfig::validate,
         task,
         &query.config,
+        weights,
+        |_, _| {},
     );
+    let from_link = weights::link_had_files(&query.issues);
     let (main, advanced) = fields(form);
     view! {
         <section class="intro" aria-labelledby="exp-title">
@@ -142,15 +174,18 @@ pub fn PartitionPage(query: PageQuery<PartitionConfig>) -> impl IntoView {
         </section>
         <QueryIssues issues=query.issues/>
         <WorkersLine workers from_link=options.workers.is_some()/>
+        <WeightsPanel weights running=runner.running.into() from_link/>
         <Controls form main advanced running=runner.running.into() issues=form_issues.into() on_run on_cancel/>
         <ProgressBar clock=runner.clock.into()/>
-        {move || runner.outcome.get().map(|o| outcome_view(o, |report| view! { <PartitionResults report/> }.into_any()))}
+        {move || runner.outcome.get().map(|o| outcome_view(o, |run| view! { <PartitionResults run/> }.into_any()))}
     }
 }
 
 #[component]
-fn PartitionResults(report: Arc<PartitionReport>) -> impl IntoView {
+fn PartitionResults(run: Arc<PartitionRun>) -> impl IntoView {
+    let report = Arc::new(run.report.clone());
     let config = report.config.clone();
+    let faults = Arc::new(report.results.fault_intervals.clone());
     let r = &report.results;
     let orderings = vec![r.run.clone()];
     let svg = crate::chart::convergence_svg_shaded(config.nodes, &orderings, &r.fault_intervals);
@@ -184,16 +219,22 @@ fn PartitionResults(report: Arc<PartitionReport>) -> impl IntoView {
             <p data-testid="summary">{summary}</p>
             <h2>"Phases"</h2>
             <PhasesTable phases=r.phases.clone()/>
+            {config.workload.files().cloned().map(|files| view! { <WorkloadFiles files/> })}
             <h2>"Nodes agreeing per round"</h2>
             <SvgFigure
                 svg
                 caption="Share of nodes holding the most common state after each round. Shaded: partitions and other faults (hover for details). Inside a partition at most one group can hold the most common state, so the line stays below 100 % until the heal.".to_string()
             />
+            <h2>"The network, round by round"</h2>
+            <NetworkView trace=Arc::clone(&run.trace) faults/>
             <p class="muted">
                 "Oracle: state " <code title=r.oracle_state_digest.clone()>{short(&r.oracle_state_digest)}</code>
                 ", merged model " <code title=r.oracle_resolved_digest.clone()>{short(&r.oracle_resolved_digest)}</code>"."
             </p>
-            <Reproduce cli=config.cli_command() query=encode_query(&config.to_query())/>
+            // Long file names in `--weights` may wrap (style/weights.css).
+            <div class="reproduce-weights">
+                <Reproduce cli=config.cli_command() query=encode_query(&config.to_query())/>
+            </div>
         </section>
     }
 }

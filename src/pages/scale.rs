@@ -20,6 +20,7 @@ use crate::components::report::{
 };
 use crate::components::results::group;
 use crate::components::verdict::VerdictPanel;
+use crate::components::weights::{self, send_tensors_first, Weights, WeightsPanel, WorkloadFiles};
 use crate::coordinator::{Link, RunError};
 use crate::jobs::{run_jobs, JobProgress};
 use crate::protocol::{Job, JobOutput};
@@ -28,6 +29,7 @@ use crate::query::{
     ORDERINGS_BROWSER_MAX, WORKLOAD_ELEMENTS_BROWSER_MAX,
 };
 use crate::runner::{Finished, Runner, Status, StatusSink, TaskFuture};
+use lab_core::experiment::convergence::FileTensors;
 use lab_core::experiment::params::QueryIssue;
 use lab_core::experiment::scale::{
     loglog_slope, parse_sizes, ScaleConfig, ScalePoint, ScaleReport, FIELDS,
@@ -221,11 +223,18 @@ pub async fn run_scale<L: Link>(
     ))
 }
 
+/// Every size over the pool; a model-file workload's tensors go to every
+/// worker first.
 fn task(
     config: ScaleConfig,
+    tensors: Option<Arc<FileTensors>>,
 ) -> impl FnOnce(crate::pool::Pool, StatusSink) -> TaskFuture<ScaleReport> {
     move |mut pool, sink| {
         Box::pin(async move {
+            let sent = send_tensors_first(&mut pool, tensors.as_deref(), &sink).await;
+            if let Err(e) = sent {
+                return (pool, Err(e));
+            }
             let result = run_scale(&mut pool, &config, &mut |s| sink(s)).await;
             let result = result.map(|(report, phases_ms)| Finished { report, phases_ms });
             (pool, result)
@@ -272,19 +281,24 @@ pub fn ScalePage(query: PageQuery<ScaleConfig>) -> impl IntoView {
     let options = query.options;
     let workers = crate::runner::page_workers(&options);
     let runner = Runner::<ScaleReport>::new(workers);
+    let weights = Weights::new();
     let crate::runner::PageActions {
         issues: form_issues,
         on_run,
         on_cancel,
-    } = crate::runner::page_actions(
+    } = weights::page_actions(
         form,
         runner,
         options,
         config_from_pairs,
         ScaleConfig::to_query,
+        ScaleConfig::validate,
         task,
         &query.config,
+        weights,
+        |_, _| {},
     );
+    let from_link = weights::link_had_files(&query.issues);
     let on_goal = Callback::new(move |()| {
         let (base, _) = config_from_pairs(&form.pairs());
         let goal = goal_config(&base);
@@ -298,6 +312,7 @@ pub fn ScalePage(query: PageQuery<ScaleConfig>) -> impl IntoView {
         <Intro/>
         <QueryIssues issues=query.issues/>
         <WorkersLine workers from_link=options.workers.is_some()/>
+        <WeightsPanel weights running=runner.running.into() from_link/>
         <Controls form main advanced running=runner.running.into() issues=form_issues.into() on_run on_cancel/>
         <GoalPreset running=runner.running.into() on_goal/>
         <ProgressBar clock=runner.clock.into()/>
@@ -478,7 +493,11 @@ fn ScaleResults(report: Arc<ScaleReport>) -> impl IntoView {
             <h2>"Per size"</h2>
             <PointsTable points=r.points.clone() times=times/>
             <SlopesList report=report.clone() time_slope=t_slope/>
-            <Reproduce cli=config.cli_command() query=encode_query(&config.to_query())/>
+            {config.workload.files().cloned().map(|files| view! { <WorkloadFiles files/> })}
+            // Long file names in `--weights` may wrap (style/weights.css).
+            <div class="reproduce-weights">
+                <Reproduce cli=config.cli_command() query=encode_query(&config.to_query())/>
+            </div>
         </section>
     }
 }

@@ -9,7 +9,6 @@
 
 mod chart;
 
-use crate::browser;
 use crate::components::controls::{
     fanout_field, protocol_field, workload_fields, Controls, FieldSpec, Form,
 };
@@ -19,15 +18,17 @@ use crate::components::report::{
     SvgFigure, WorkersLine,
 };
 use crate::components::verdict::VerdictPanel;
+use crate::components::weights::{self, Weights, WeightsPanel, WorkloadFiles};
 use crate::coordinator::RunError;
 use crate::jobs::Done;
 use crate::pages::partition::csv_field;
 use crate::protocol::{Job, JobOutput};
 use crate::query::{
-    apply_limits, encode_query, fit_dim, issue, page_query, PageQuery, DIM_BROWSER_MAX,
-    NODES_BROWSER_MAX, ORDERINGS_BROWSER_MAX,
+    apply_limits, encode_query, fit_dim, issue, PageQuery, DIM_BROWSER_MAX, NODES_BROWSER_MAX,
+    ORDERINGS_BROWSER_MAX,
 };
-use crate::runner::{job_task, Runner};
+use crate::runner::{job_task_with, Runner};
+use lab_core::experiment::convergence::FileTensors;
 use lab_core::experiment::params::QueryIssue;
 use lab_core::experiment::sweep::{self, StrategyRow, SweepConfig, SweepReport, FIELDS};
 use lab_core::strategy::{self, Family};
@@ -98,12 +99,17 @@ fn assemble_rows(config: &SweepConfig, done: Vec<Done>) -> Result<SweepReport, R
     Ok(sweep::assemble(config, rows))
 }
 
+/// One job per strategy; a model-file workload's tensors go to every
+/// worker first.
 fn task(
     config: SweepConfig,
+    tensors: Option<Arc<FileTensors>>,
 ) -> impl FnOnce(crate::pool::Pool, crate::runner::StatusSink) -> crate::runner::TaskFuture<SweepReport>
 {
     let (jobs, labels) = jobs(&config);
-    job_task(jobs, labels, move |done| assemble_rows(&config, done))
+    job_task_with(jobs, labels, tensors, move |done| {
+        assemble_rows(&config, done)
+    })
 }
 
 fn fields(form: Form) -> (Vec<FieldSpec>, Vec<FieldSpec>) {
@@ -185,35 +191,40 @@ pub fn SweepPage(query: PageQuery<SweepConfig>) -> impl IntoView {
     let options = query.options;
     let workers = crate::runner::page_workers(&options);
     let runner = Runner::<SweepReport>::new(workers);
-    let form_issues = RwSignal::new(Vec::<QueryIssue>::new());
     let cleared = RwSignal::new(false);
-    let on_run = Callback::new(move |()| {
-        let read =
-            crate::runner::config_from_form(form, config_from_pairs, form_issues, |_, issues| {
-                if cleared.get_untracked()
-                    && form.field("strategies").get_untracked().trim().is_empty()
-                {
-                    issues.push(issue(
-                        "strategies",
-                        "",
-                        "pick at least one strategy".to_string(),
-                    ));
-                }
-            });
-        if let Some(config) = read {
-            browser::replace_query(&page_query(config.to_query(), &options));
-            runner.start(task(config));
-        }
-    });
-    let on_cancel = Callback::new(move |()| runner.cancel());
-    if options.run {
-        runner.start(task(query.config.clone()));
-    }
+    let weights = Weights::new();
+    let crate::runner::PageActions {
+        issues: form_issues,
+        on_run,
+        on_cancel,
+    } = weights::page_actions(
+        form,
+        runner,
+        options,
+        config_from_pairs,
+        SweepConfig::to_query,
+        SweepConfig::validate,
+        task,
+        &query.config,
+        weights,
+        move |_, issues| {
+            if cleared.get_untracked() && form.field("strategies").get_untracked().trim().is_empty()
+            {
+                issues.push(issue(
+                    "strategies",
+                    "",
+                    "pick at least one strategy".to_string(),
+                ));
+            }
+        },
+    );
+    let from_link = weights::link_had_files(&query.issues);
     let (main, advanced) = fields(form);
     view! {
         <Intro/>
         <QueryIssues issues=query.issues/>
         <WorkersLine workers from_link=options.workers.is_some()/>
+        <WeightsPanel weights running=runner.running.into() from_link/>
         <StrategyPicker form cleared running=runner.running.into()/>
         <Controls form main advanced running=runner.running.into() issues=form_issues.into() on_run on_cancel/>
         <ProgressBar clock=runner.clock.into()/>
@@ -419,7 +430,11 @@ fn SweepResults(report: Arc<SweepReport>) -> impl IntoView {
             </div>
             <h2>"Per strategy"</h2>
             <SweepTable rows times/>
-            <Reproduce cli=config.cli_command() query=encode_query(&config.to_query())/>
+            {config.workload.files().cloned().map(|files| view! { <WorkloadFiles files/> })}
+            // Long file names in `--weights` may wrap (style/weights.css).
+            <div class="reproduce-weights">
+                <Reproduce cli=config.cli_command() query=encode_query(&config.to_query())/>
+            </div>
         </section>
     }
 }

@@ -17,7 +17,7 @@ for (const workers of ['1', '2']) {
       await page.goto(labUrl({ ...small, workers, run: '1' }));
       const run = await waitForRun(page);
       assert.equal(run.passed, 'true');
-      assert.match(run.cli, /^lab-cli sweep .*--strategies weight_average,ties,ties:paper$/);
+      assert.match(run.cli, /^lab-cli sweep .*--strategies weight_average,ties,ties:paper( |$)/);
       const cli = cliReport(run.cli);
       assert.equal(run.fingerprint, cli.fingerprint);
       // One table row and one bar group per strategy, in both charts.

@@ -1,8 +1,10 @@
-// Real weights in Experiment 1 (run by tests/e2e/run.sh): safetensors files
-// written here are dropped or picked on the page, never leave the browser
-// (no request at all while they are read and merged), merge to lab-cli's
-// fingerprint on the same files, and bad files are named with their problem
-// while the page keeps working. Also the shipped sample and screenshots.
+// Real weights (run by tests/e2e/run.sh): safetensors files written here are
+// dropped or picked on the page, never leave the browser (no request at all
+// while they are read and merged), merge to lab-cli's fingerprint on the
+// same files, and bad files are named with their problem while the page
+// keeps working. Also the shipped sample and screenshots; and the same
+// panel on the partition, sweep and scale pages, whose runs send the
+// tensors to their job workers and give lab-cli's fingerprint.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -75,6 +77,19 @@ async function settle(page) {
   await page.waitForLoadState('networkidle');
 }
 
+/** Records the page's requests from now on (method, URL, body). */
+function recordRequests(page) {
+  const requests = [];
+  page.on('request', (r) => requests.push({ method: r.method(), url: r.url(), body: r.postData() }));
+  return requests;
+}
+
+/** Every recorded request, as "METHOD URL" (the panel's worker starts with
+ * the page, so reading and merging files must make none at all). */
+function described(requests) {
+  return requests.map((r) => `${r.method} ${r.url}`);
+}
+
 test('picked files never leave the browser and merge to lab-cli\'s fingerprint', () =>
   withPage(async (page) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lab-weights-'));
@@ -82,8 +97,7 @@ test('picked files never leave the browser and merge to lab-cli\'s fingerprint',
     for (const [name, bytes] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), bytes);
     await page.goto(labUrl({ exp: 'convergence', workers: '2' }));
     await settle(page);
-    const requests = [];
-    page.on('request', (r) => requests.push(r.url()));
+    const requests = recordRequests(page);
 
     await page.getByTestId('weights-input').setInputFiles(asInput(files));
     await page.getByTestId('weights-loaded').waitFor();
@@ -103,7 +117,7 @@ test('picked files never leave the browser and merge to lab-cli\'s fingerprint',
     assert.match(await page.getByTestId('workload-files').textContent(), /ft-c\.safetensors/);
     assert.match(run.cli, /--weights ft-a\.safetensors ft-b\.safetensors ft-c\.safetensors --tensor layer\.weight/);
     assert.match(page.url(), /workload=files/, 'the permalink says files were used');
-    assert.deepEqual(requests, [], 'reading and merging the files made no request');
+    assert.deepEqual(described(requests), [], 'reading and merging the files made no request');
 
     const cli = cliIn(dir, run.cli);
     assert.equal(cli.config.workload.files.files[2].name, 'ft-c.safetensors');
@@ -187,3 +201,53 @@ test('a link made with files says how to reproduce it', () =>
     await page.getByTestId('weights-from-link').waitFor();
     assert.match(await page.getByTestId('query-issues').textContent(), /cannot travel in a link/);
   }));
+
+test('the sample on the partition page runs without a request and gives lab-cli partition\'s fingerprint', () =>
+  withPage(async (page) => {
+    await page.goto(labUrl({ exp: 'partition', workers: '2', nodes: '6', dim: '2', phases: 'halves@1-8' }));
+    await settle(page);
+    await page.getByTestId('weights-sample').click();
+    await page.getByTestId('weights-loaded').filter({ hasText: 'lstm_cell.weight_hh' }).waitFor();
+    assert.ok(await page.getByTestId('weights-use').isChecked());
+    const requests = recordRequests(page);
+    await page.getByTestId('run').click();
+    const run = await waitForRun(page);
+    assert.match(run.cli, /^lab-cli partition .*--weights silero-vad-6\.2\.3-16k\.safetensors silero-vad-6\.2\.3-jit-16k\.safetensors --tensor lstm_cell\.weight_hh/);
+    assert.match(await page.getByTestId('workload-files').textContent(), /silero-vad-6\.2\.3-jit-16k\.safetensors/);
+    assert.match(page.url(), /workload=files/, 'the permalink says files were used');
+    await page.getByTestId('network').waitFor();
+    assert.deepEqual(requests.map((r) => r.url), [], 'sending the tensors to the workers and running made no request');
+    const cli = cliIn(path.resolve('public/samples'), run.cli);
+    assert.equal(cli.config.workload.files.shape.join('x'), '512x128');
+    assert.equal(run.passed, String(cli.verdict.passed));
+    assert.equal(run.fingerprint, cli.fingerprint);
+  }));
+
+for (const [exp, query, expected] of [
+  ['sweep', { nodes: '5', dim: '2', orderings: '2', strategies: 'weight_average,ties,linear' }, /needs a base model/],
+  ['scale', { sizes: '3,6', dim: '2', orderings: '2' }, /ft-c\.safetensors/],
+]) {
+  test(`picked files on the ${exp} page give lab-cli ${exp}'s fingerprint`, () =>
+    withPage(async (page) => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), `lab-weights-${exp}-`));
+      const files = { 'ft-a.safetensors': model(0), 'ft-b.safetensors': model(1), 'ft-c.safetensors': model(-0.5) };
+      for (const [name, bytes] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), bytes);
+      await page.goto(labUrl({ exp, workers: '2', ...query }));
+      await settle(page);
+      const requests = recordRequests(page);
+      await page.getByTestId('weights-input').setInputFiles(asInput(files));
+      await page.getByTestId('weights-loaded').waitFor();
+      await page.getByTestId('weights-tensor').selectOption('layer.weight');
+      await page.getByTestId('weights-loaded').filter({ hasText: 'layer.weight' }).waitFor();
+      await page.getByTestId('run').click();
+      const run = await waitForRun(page);
+      assert.match(run.cli, new RegExp(`^lab-cli ${exp} .*--weights ft-a\\.safetensors ft-b\\.safetensors ft-c\\.safetensors --tensor layer\\.weight`));
+      assert.match(await page.getByTestId('workload-files').textContent(), /ft-c\.safetensors/);
+      assert.match(await page.locator('.results-section').textContent(), expected);
+      assert.deepEqual(described(requests), [], 'reading and merging the files made no request');
+      const cli = cliIn(dir, run.cli);
+      assert.equal(run.passed, String(cli.verdict.passed));
+      assert.equal(run.fingerprint, cli.fingerprint);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }));
+}
