@@ -98,7 +98,10 @@ pub fn run(args: &Args) -> ExitCode {
     if let Err(reason) = crate::check_executors(args.executors) {
         return invalid(reason);
     }
-    let tensors = match args.workload.ready(None, &mut config, ConvergenceConfig::validate) {
+    let tensors = match args
+        .workload
+        .ready(None, &mut config, ConvergenceConfig::validate)
+    {
         Ok(t) => t,
         Err(code) => return code,
     };

@@ -80,7 +80,10 @@ pub fn run(args: &Args) -> ExitCode {
         seed: args.seed,
         ..ScaleConfig::default()
     };
-    let tensors = match args.workload.ready(Some(FIELDS), &mut config, ScaleConfig::validate) {
+    let tensors = match args
+        .workload
+        .ready(Some(FIELDS), &mut config, ScaleConfig::validate)
+    {
         Ok(t) => t,
         Err(code) => return code,
     };

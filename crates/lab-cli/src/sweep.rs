@@ -86,7 +86,10 @@ pub fn run(args: &Args) -> ExitCode {
             .collect(),
         ..SweepConfig::default()
     };
-    let tensors = match args.workload.ready(Some(FIELDS), &mut config, SweepConfig::validate) {
+    let tensors = match args
+        .workload
+        .ready(Some(FIELDS), &mut config, SweepConfig::validate)
+    {
         Ok(t) => t,
         Err(code) => return code,
     };
