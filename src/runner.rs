@@ -318,6 +318,20 @@ pub fn page_workers(options: &crate::query::PageOptions) -> u32 {
         .unwrap_or_else(|| browser::default_workers(crate::query::WORKERS_DEFAULT_MAX))
 }
 
+/// The form's config and its problems (fallback notes dropped: the form
+/// shows the value it has).
+fn read_form<C>(
+    form: crate::components::controls::Form,
+    read: crate::query::ConfigReader<C>,
+) -> (C, Vec<lab_core::experiment::params::QueryIssue>) {
+    let (config, found) = read(&form.pairs());
+    let found = found
+        .into_iter()
+        .map(crate::components::report::without_fallback_note)
+        .collect();
+    (config, found)
+}
+
 /// Reads the form into a config when Run is pressed: the page's reader (the
 /// engine codec plus browser limits), then `extra` checks; every problem
 /// goes to `issues` (shown under the form) and no config is returned.
@@ -327,11 +341,7 @@ pub fn config_from_form<C>(
     issues: RwSignal<Vec<lab_core::experiment::params::QueryIssue>>,
     extra: impl FnOnce(&C, &mut Vec<lab_core::experiment::params::QueryIssue>),
 ) -> Option<C> {
-    let (config, found) = read(&form.pairs());
-    let mut found: Vec<_> = found
-        .into_iter()
-        .map(crate::components::report::without_fallback_note)
-        .collect();
+    let (config, mut found) = read_form(form, read);
     extra(&config, &mut found);
     let ok = found.is_empty();
     issues.set(found);
@@ -346,33 +356,45 @@ pub struct PageActions {
     pub on_cancel: Callback<()>,
 }
 
-/// Wires an experiment page whose Run reads the form with `read`, writes
-/// the config into the address bar and starts `task` (also on load when
-/// the link says `run=1`, with the link's `config`).
-pub fn page_actions<C, T, G>(
+/// Wires an experiment page whose Run reads the form with `read`, lets
+/// `prepare` check the config and add what the task needs beside it (model
+/// tensors, say; problems go to the form's issues), writes the config into
+/// the address bar and starts `task` (also on load when the link says
+/// `run=1`, with the link's `config` and a default input).
+#[allow(clippy::too_many_arguments)]
+pub fn page_actions<C, I, T, G>(
     form: crate::components::controls::Form,
     runner: Runner<T>,
     options: crate::query::PageOptions,
     read: crate::query::ConfigReader<C>,
     to_query: fn(&C) -> Vec<(String, String)>,
-    task: fn(C) -> G,
+    prepare: impl Fn(C, &mut Vec<lab_core::experiment::params::QueryIssue>) -> Option<(C, I)>
+        + Send
+        + Sync
+        + 'static,
+    task: fn(C, I) -> G,
     config: &C,
 ) -> PageActions
 where
     C: Clone + 'static,
+    I: Default + 'static,
     T: Timed + Send + Sync + 'static,
     G: FnOnce(Pool, StatusSink) -> TaskFuture<T> + 'static,
 {
     let issues = RwSignal::new(Vec::new());
     let on_run = Callback::new(move |()| {
-        if let Some(config) = config_from_form(form, read, issues, |_, _| {}) {
+        let (config, mut found) = read_form(form, read);
+        let prepared = prepare(config, &mut found);
+        let ok = found.is_empty();
+        issues.set(found);
+        if let (Some((config, input)), true) = (prepared, ok) {
             browser::replace_query(&crate::query::page_query(to_query(&config), &options));
-            runner.start(task(config));
+            runner.start(task(config, input));
         }
     });
     let on_cancel = Callback::new(move |()| runner.cancel());
     if options.run {
-        runner.start(task(config.clone()));
+        runner.start(task(config.clone(), I::default()));
     }
     PageActions {
         issues,

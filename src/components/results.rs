@@ -49,8 +49,19 @@ fn row(o: OrderingResult) -> impl IntoView {
     }
 }
 
-fn short(hex: &str) -> String {
+/// The first characters of a hex digest, for tables (the full hex belongs
+/// in the tooltip).
+pub fn short(hex: &str) -> String {
     hex.chars().take(DIGEST_SHOWN).collect()
+}
+
+/// A CSV field, quoted when it needs to be (RFC 4180).
+pub fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
 }
 
 /// `1234567` → `1 234 567` (thin spaces: readable, locale-neutral).

@@ -594,31 +594,19 @@ where
     G: FnOnce(crate::pool::Pool, crate::runner::StatusSink) -> crate::runner::TaskFuture<T>
         + 'static,
 {
-    let issues = RwSignal::new(Vec::new());
-    let on_run = Callback::new(move |()| {
-        let (config, found) = read(&form.pairs());
-        let mut found: Vec<QueryIssue> = found
-            .into_iter()
-            .map(crate::components::report::without_fallback_note)
-            .collect();
-        extra(&config, &mut found);
-        let run = with_weights(config, weights.selection(), validate, &mut found);
-        let ok = found.is_empty();
-        issues.set(found);
-        if let (Some((config, tensors)), true) = (run, ok) {
-            crate::browser::replace_query(&crate::query::page_query(to_query(&config), &options));
-            runner.start(task(config, tensors));
-        }
-    });
-    let on_cancel = Callback::new(move |()| runner.cancel());
-    if options.run {
-        runner.start(task(config.clone(), None));
-    }
-    crate::runner::PageActions {
-        issues,
-        on_run,
-        on_cancel,
-    }
+    crate::runner::page_actions(
+        form,
+        runner,
+        options,
+        read,
+        to_query,
+        move |config, found| {
+            extra(&config, found);
+            with_weights(config, weights.selection(), validate, found)
+        },
+        task,
+        config,
+    )
 }
 
 /// The "Real weights" panel.

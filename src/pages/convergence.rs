@@ -15,16 +15,18 @@ use crate::components::report::{
 };
 use crate::components::results::ResultsTable;
 use crate::components::verdict::VerdictPanel;
-use crate::components::weights::{send_tensors, Loaded, Weights, WeightsPanel, WorkloadFiles};
+use crate::components::weights::{
+    send_tensors_first, with_weights, Weights, WeightsPanel, WorkloadFiles,
+};
 use crate::coordinator::{self, Progress};
 use crate::export::results_csv;
 use crate::query::{
-    config_from_pairs, encode_query, issue, page_query, PageQuery, DIM_BROWSER_MAX,
-    NODES_BROWSER_MAX, ORDERINGS_BROWSER_MAX,
+    config_from_pairs, encode_query, page_query, PageQuery, DIM_BROWSER_MAX, NODES_BROWSER_MAX,
+    ORDERINGS_BROWSER_MAX,
 };
 use crate::runner::{Finished, Runner, Status, StatusSink, TaskFuture};
 use lab_core::experiment::convergence::{
-    ConvergenceConfig, ConvergenceReport, FileTensors, WorkloadKind, FIELDS,
+    ConvergenceConfig, ConvergenceReport, FileTensors, FIELDS,
 };
 use lab_core::experiment::params::QueryIssue;
 use lab_core::sim::Protocol;
@@ -43,14 +45,8 @@ fn task(
         Box::pin(async move {
             let all_pairs = config.protocol == Protocol::AllPairs;
             trace.set(None);
-            if let Some(tensors) = &tensors {
-                sink(Status {
-                    fraction: 0.0,
-                    text: "sending the model tensors to the workers".into(),
-                });
-                if let Err(e) = send_tensors(&mut pool, tensors).await {
-                    return (pool, Err(e));
-                }
+            if let Err(e) = send_tensors_first(&mut pool, tensors.as_deref(), &sink).await {
+                return (pool, Err(e));
             }
             let mut recorded = Trace::new(config.nodes);
             let result = coordinator::run_observed(
@@ -166,7 +162,12 @@ pub fn ConvergencePage(query: PageQuery<ConvergenceConfig>) -> impl IntoView {
     let on_run = Callback::new(move |()| {
         let (config, issues) = config_from_pairs(&form.pairs());
         let mut issues: Vec<QueryIssue> = issues.into_iter().map(without_fallback_note).collect();
-        let run = with_weights(config, weights.selection(), &mut issues);
+        let run = with_weights(
+            config,
+            weights.selection(),
+            ConvergenceConfig::validate,
+            &mut issues,
+        );
         form_issues.set(issues);
         if let (Some((config, tensors)), true) = (run, form_issues.with_untracked(Vec::is_empty)) {
             browser::replace_query(&page_query(config.to_query(), &options));
@@ -198,33 +199,6 @@ pub fn ConvergencePage(query: PageQuery<ConvergenceConfig>) -> impl IntoView {
         />
         <ProgressBar clock=runner.clock.into()/>
         {move || runner.outcome.get().map(|o| outcome_view(o, |report| view! { <RunResults report trace=trace.get_untracked()/> }.into_any()))}
-    }
-}
-
-/// The run's config and tensors: the form's config, with the loaded model
-/// files as its workload when the person chose them. Problems become form
-/// issues (and `None`).
-fn with_weights(
-    mut config: ConvergenceConfig,
-    selection: Result<Option<Loaded>, String>,
-    issues: &mut Vec<QueryIssue>,
-) -> Option<(ConvergenceConfig, Option<Arc<FileTensors>>)> {
-    match selection {
-        Ok(None) => Some((config, None)),
-        Ok(Some(loaded)) => {
-            config.workload = WorkloadKind::Files(loaded.workload);
-            match config.validate() {
-                Ok(()) => Some((config, Some(loaded.tensors))),
-                Err(e) => {
-                    issues.push(issue("weights", "", e.to_string()));
-                    None
-                }
-            }
-        }
-        Err(message) => {
-            issues.push(issue("weights", "", message));
-            None
-        }
     }
 }
 

@@ -15,7 +15,7 @@ use crate::components::report::{
     execution_of, outcome_view, stem, Download, Downloads, FingerprintBox, QueryIssues, Reproduce,
     SvgFigure, WorkersLine,
 };
-use crate::components::results::group;
+use crate::components::results::{csv_field, group, short};
 use crate::components::verdict::VerdictPanel;
 use crate::components::weights::{self, Weights, WeightsPanel, WorkloadFiles};
 use crate::coordinator::RunError;
@@ -315,19 +315,6 @@ pub fn phases_csv(phases: &[PhaseResult]) -> String {
         ));
     }
     out
-}
-
-/// A CSV field, quoted when it needs to be (RFC 4180).
-pub fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
-}
-
-fn short(hex: &str) -> String {
-    hex.chars().take(12).collect()
 }
 
 #[cfg(test)]

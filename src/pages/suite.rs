@@ -552,7 +552,7 @@ fn parts_csv(report: &SuiteReport) -> String {
             "{},{},{},{}\r\n",
             p.name,
             p.passed,
-            crate::pages::partition::csv_field(&p.summary),
+            crate::components::results::csv_field(&p.summary),
             p.fingerprint
         ));
     }

@@ -17,11 +17,11 @@ use crate::components::report::{
     execution_of, outcome_view, stem, Download, Downloads, FingerprintBox, QueryIssues, Reproduce,
     SvgFigure, WorkersLine,
 };
+use crate::components::results::csv_field;
 use crate::components::verdict::VerdictPanel;
 use crate::components::weights::{self, Weights, WeightsPanel, WorkloadFiles};
 use crate::coordinator::RunError;
 use crate::jobs::Done;
-use crate::pages::partition::csv_field;
 use crate::protocol::{Job, JobOutput};
 use crate::query::{
     apply_limits, encode_query, fit_dim, issue, PageQuery, DIM_BROWSER_MAX, NODES_BROWSER_MAX,

@@ -17,7 +17,7 @@ use crate::components::report::{
     execution_of, outcome_view, stem, Download, Downloads, FingerprintBox, QueryIssues, Reproduce,
     WorkersLine,
 };
-use crate::components::results::group;
+use crate::components::results::{csv_field, group, short};
 use crate::components::verdict::VerdictPanel;
 use crate::coordinator::RunError;
 use crate::jobs::Done;
@@ -364,7 +364,8 @@ pub fn TrustPage(query: PageQuery<TrustConfig>) -> impl IntoView {
         options,
         config_from_pairs,
         TrustConfig::to_query,
-        task,
+        |config, _| Some((config, ())),
+        |config, ()| task(config),
         &query.config,
     );
     let (main, advanced) = fields(form);
@@ -923,19 +924,6 @@ pub fn evidence_csv(r: &TrustResults) -> String {
         ));
     }
     out
-}
-
-/// A CSV field, quoted when it needs to be (RFC 4180).
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
-}
-
-fn short(hex: &str) -> String {
-    hex.chars().take(12).collect()
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use super::measure::{Comparison, Row};
 use crate::components::progress::format_duration;
+use crate::components::results::csv_field;
 
 /// `1.23 M/s`, `45.6 K/s`, `789/s` (three significant digits).
 pub fn rate_text(per_s: Option<f64>) -> String {
@@ -81,15 +82,6 @@ pub fn speedup_text(c: &Comparison) -> String {
         }
         Some(s) if s >= 1.0 => format!("{}× faster", sig3(s)),
         Some(s) => format!("{}× (slower)", sig3(s)),
-    }
-}
-
-/// A CSV field, quoted when it needs to be (RFC 4180).
-pub fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
     }
 }
 

@@ -422,7 +422,7 @@ fn pco(plan: &Plan, m: Option<&Measurements>) -> Claim {
 
 /// The table as CSV.
 pub fn claims_csv(rows: &[Claim]) -> String {
-    use crate::pages::benchmark::format::csv_field;
+    use crate::components::results::csv_field;
     let mut out = String::from("metric,seed_claim,measured_here,how,holds,why\r\n");
     for c in rows {
         let fields = [
