@@ -338,6 +338,13 @@ fn delta_anti_entropy_reaches_the_same_state_with_fewer_bytes() {
         run(&push),
         Err(LabError::Config(ConfigError::Invalid(_)))
     ));
+    // Merkle anti-entropy is a gossip exchange: all-pairs is refused in words.
+    let all_pairs = ConvergenceConfig {
+        anti_entropy: AntiEntropy::Merkle,
+        ..config(10, Protocol::AllPairs, 1)
+    };
+    let err = all_pairs.validate().unwrap_err();
+    assert!(err.to_string().contains("Merkle"), "{err}");
 }
 
 #[test]
