@@ -876,7 +876,7 @@ pub fn WorkloadFiles(files: FileWorkload) -> impl IntoView {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -904,7 +904,7 @@ mod tests {
     use lab_core::sim::Protocol;
 
     /// A safetensors file with one F32 tensor "w" of shape [3, 2].
-    fn file(values: [f32; 6]) -> Vec<u8> {
+    pub(crate) fn file(values: [f32; 6]) -> Vec<u8> {
         let header = r#"{"w":{"dtype":"F32","shape":[3,2],"data_offsets":[0,24]}}"#;
         let mut out = (header.len() as u64).to_le_bytes().to_vec();
         out.extend_from_slice(header.as_bytes());

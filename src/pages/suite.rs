@@ -7,8 +7,7 @@
 //! the partition run, every sweep row and every scale size are then jobs
 //! over the pool; `lab_core::experiment::suite::assemble` builds the report.
 
-use crate::browser;
-use crate::components::controls::{protocol_field, Controls, FieldSpec, Form};
+use crate::components::controls::{protocol_field, workload_fields, Controls, FieldSpec, Form};
 use crate::components::progress::ProgressBar;
 use crate::components::report::{
     execution_of, outcome_view, stem, Download, Downloads, FingerprintBox, QueryIssues, Reproduce,
@@ -16,16 +15,18 @@ use crate::components::report::{
 };
 use crate::components::results::group;
 use crate::components::verdict::VerdictPanel;
+use crate::components::weights::{self, send_tensors, Weights, WeightsPanel, WorkloadFiles};
 use crate::coordinator::{self, Link, RunError};
 use crate::jobs::{run_jobs, Done};
 use crate::pool::Pool;
 use crate::protocol::{Job, JobOutput};
-use crate::query::{apply_limits, encode_query, page_query, PageQuery};
-use crate::runner::{Finished, Runner, Status, StatusSink, TaskFuture};
-use lab_core::error::ConfigError;
-use lab_core::experiment::params::{self, Field, QueryIssue};
-use lab_core::experiment::suite::{assemble, SuiteConfig, SuiteReport, SuiteResults};
+use crate::query::{apply_limits, encode_query, PageQuery};
+use crate::runner::{Finished, Runner, Status, StatusSink, TaskFuture, Timed};
+use lab_core::experiment::convergence::FileTensors;
+use lab_core::experiment::params::QueryIssue;
+use lab_core::experiment::suite::{assemble, SuiteConfig, SuiteReport, SuiteResults, SuiteSpec};
 use lab_core::experiment::{scale, sweep};
+use lab_core::report::Execution;
 use lab_core::sim::Protocol;
 use leptos::prelude::*;
 use std::sync::Arc;
@@ -39,124 +40,9 @@ const SUITE_ORDERINGS_MAX: u32 = 10;
 /// Share of the progress bar given to Experiment 1.
 const CONVERGENCE_SHARE: f64 = 0.3;
 
-/// What the suite form holds: a preset, or the numbers the four configs
-/// are derived from (`lab-cli suite`'s flags).
-#[derive(Clone, Debug, PartialEq)]
-pub struct SuiteParams {
-    /// `seed` or `custom`.
-    pub preset: String,
-    pub nodes: u32,
-    pub dim: u32,
-    pub orderings: u32,
-    pub partitions: u32,
-    pub protocol: Protocol,
-    pub seed: u64,
-}
-
-impl Default for SuiteParams {
-    fn default() -> Self {
-        SuiteParams {
-            preset: "seed".into(),
-            nodes: 30,
-            dim: 128,
-            orderings: 5,
-            partitions: 3,
-            protocol: Protocol::AllPairs,
-            seed: 42,
-        }
-    }
-}
-
-impl SuiteParams {
-    /// The four experiments' configs.
-    pub fn config(&self) -> SuiteConfig {
-        if self.preset == "seed" {
-            SuiteConfig::seed_preset()
-        } else {
-            SuiteConfig::derived(
-                self.nodes,
-                self.dim,
-                self.orderings,
-                self.partitions,
-                self.protocol,
-                self.seed,
-            )
-        }
-    }
-
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        params::range("nodes", self.nodes as u64, 2, SUITE_NODES_MAX as u64)?;
-        params::range("dim", self.dim as u64, 1, SUITE_DIM_MAX as u64)?;
-        params::range(
-            "orderings",
-            self.orderings as u64,
-            1,
-            SUITE_ORDERINGS_MAX as u64,
-        )?;
-        params::range("partitions", self.partitions as u64, 2, self.nodes as u64)?;
-        self.config().validate()
-    }
-
-    /// The `lab-cli suite` command that computes the same report.
-    pub fn cli_command(&self) -> String {
-        if self.preset == "seed" {
-            "lab-cli suite --preset seed".into()
-        } else {
-            format!(
-                "lab-cli suite --nodes {} --dim {} --orderings {} --partitions {} --protocol {} --seed {}",
-                self.nodes,
-                self.dim,
-                self.orderings,
-                self.partitions,
-                self.protocol.name(),
-                self.seed
-            )
-        }
-    }
-
-    /// The form as URL pairs.
-    pub fn to_query(&self) -> Vec<(String, String)> {
-        let mut q = vec![
-            ("v".to_string(), "1".to_string()),
-            ("exp".into(), "suite".into()),
-        ];
-        q.extend(FIELDS.iter().map(|f| (f.key.to_string(), f.get(self))));
-        q
-    }
-}
-
-/// The suite form's fields (same names as `lab-cli suite`'s flags).
-pub static FIELDS: &[Field<SuiteParams>] = &[
-    Field::text(
-        "preset",
-        |c| c.preset.clone(),
-        |c, v| match v {
-            "seed" | "custom" => {
-                c.preset = v.to_string();
-                Ok(())
-            }
-            _ => Err(ConfigError::Invalid(format!(
-                "unknown preset '{v}' (seed or custom)"
-            ))),
-        },
-    ),
-    Field::u32("nodes", |c| c.nodes, |c, v| c.nodes = v),
-    Field::u32("dim", |c| c.dim, |c, v| c.dim = v),
-    Field::u32("orderings", |c| c.orderings, |c, v| c.orderings = v),
-    Field::u32("partitions", |c| c.partitions, |c, v| c.partitions = v),
-    Field::text(
-        "protocol",
-        |c| c.protocol.name().into(),
-        |c, v| {
-            c.protocol = v.parse()?;
-            Ok(())
-        },
-    ),
-    Field::u64("seed", |c| c.seed, |c, v| c.seed = v),
-];
-
-/// A suite form from query (or form) pairs; bad values are named.
-pub fn config_from_pairs(pairs: &[(String, String)]) -> (SuiteParams, Vec<QueryIssue>) {
+/// A suite spec from query (or form) pairs, within the browser's limits;
+/// bad values are named.
+pub fn config_from_pairs(pairs: &[(String, String)]) -> (SuiteSpec, Vec<QueryIssue>) {
     let mut issues = Vec::new();
     let kept = apply_limits(
         pairs,
@@ -167,9 +53,9 @@ pub fn config_from_pairs(pairs: &[(String, String)]) -> (SuiteParams, Vec<QueryI
         ],
         &mut issues,
     );
-    let (params, more) = params::from_query(&kept, FIELDS, SuiteParams::validate);
+    let (spec, more) = SuiteSpec::from_query(&kept);
     issues.extend(more);
-    (params, issues)
+    (spec, issues)
 }
 
 /// The jobs after Experiment 1, with their labels.
@@ -229,13 +115,25 @@ fn reports_from(
     ))
 }
 
-/// Runs the whole suite over `link` (the pool, or in-process workers).
+/// Runs the whole suite over `link` (the pool, or in-process workers). A
+/// model-file workload's `tensors` go to every worker before Experiment 1
+/// and again before the jobs (Experiment 1's workload takes the workers'
+/// copy: a worker keeps one copy of the tensors at a time).
 pub async fn run_suite<L: Link>(
     link: &mut L,
     config: &SuiteConfig,
+    tensors: Option<&FileTensors>,
     status: &dyn Fn(Status),
 ) -> Result<Finished<SuiteReport>, RunError> {
     let started = link.now_ms();
+    let send = |what: &str| Status {
+        fraction: 0.0,
+        text: format!("sending the model tensors to the workers ({what})"),
+    };
+    if let Some(t) = tensors {
+        status(send("1. convergence"));
+        send_tensors(link, t).await?;
+    }
     let all_pairs = config.convergence.protocol == Protocol::AllPairs;
     let convergence = coordinator::run(&mut *link, &config.convergence, &mut |p| {
         status(Status {
@@ -257,6 +155,13 @@ pub async fn run_suite<L: Link>(
     })
     .await?;
     let mut phases_ms = vec![("1. convergence".to_string(), link.now_ms() - started)];
+    if let Some(t) = tensors {
+        status(Status {
+            fraction: CONVERGENCE_SHARE,
+            ..send("parts 2–4")
+        });
+        send_tensors(link, t).await?;
+    }
     let (jobs, labels) = jobs(config);
     let done = run_jobs(link, jobs, &labels, &mut |p| {
         status(Status {
@@ -287,26 +192,48 @@ pub async fn run_suite<L: Link>(
     })
 }
 
-fn task(config: SuiteConfig) -> impl FnOnce(Pool, StatusSink) -> TaskFuture<SuiteReport> {
+/// A finished suite: its report, and the spec it was derived from (for the
+/// `lab-cli` command and the link).
+#[derive(Clone)]
+pub struct SuiteRun {
+    pub report: SuiteReport,
+    pub spec: SuiteSpec,
+}
+
+impl Timed for SuiteRun {
+    fn set_execution(&mut self, execution: Execution) {
+        self.report.set_execution(execution);
+    }
+
+    fn execution(&self) -> Option<&Execution> {
+        self.report.execution()
+    }
+}
+
+/// The suite over the pool; a model-file workload's tensors go to every
+/// worker first (Experiment 1's executors and the jobs both use them).
+fn task(
+    spec: SuiteSpec,
+    tensors: Option<Arc<FileTensors>>,
+) -> impl FnOnce(Pool, StatusSink) -> TaskFuture<SuiteRun> {
     move |mut pool, sink| {
         Box::pin(async move {
-            let result = run_suite(&mut pool, &config, &*sink).await;
+            let result = run_suite(&mut pool, &spec.config(), tensors.as_deref(), &*sink).await;
+            let result = result.map(|f| Finished {
+                report: SuiteRun {
+                    report: f.report,
+                    spec,
+                },
+                phases_ms: f.phases_ms,
+            });
             (pool, result)
         })
     }
 }
 
-fn fields(form: Form) -> Vec<FieldSpec> {
-    let custom_hint = |text: &'static str| {
-        Signal::derive(move || {
-            if form.field("preset").get() == "seed" {
-                "ignored by the seed preset".to_string()
-            } else {
-                text.to_string()
-            }
-        })
-    };
-    vec![
+fn fields(form: Form) -> (Vec<FieldSpec>, Vec<FieldSpec>) {
+    let hint = |text: &str| custom_hint(form, text.to_string());
+    let main = vec![
         FieldSpec::choice(
             "preset",
             "Preset",
@@ -314,69 +241,98 @@ fn fields(form: Form) -> Vec<FieldSpec> {
                 ("seed", "seed lab's default suite"),
                 ("custom", "custom (numbers below)"),
             ],
-            "seed: 30 nodes, 128×128, 5 orderings, 3 partitions, all-pairs".to_string(),
+            "seed: 30 nodes, 128×128, 5 orderings, 3 partitions, all-pairs, Gaussian tensors"
+                .to_string(),
         ),
-        FieldSpec::number("nodes", "Nodes", custom_hint("2…200")),
+        FieldSpec::number("nodes", "Nodes", hint("2…200")),
         FieldSpec::number(
             "dim",
             "Tensor side",
-            custom_hint("1…256; sweep and scale use ≤ 64"),
+            hint("1…256; sweep and scale use ≤ 64"),
         ),
-        FieldSpec::number("orderings", "Orderings", custom_hint("1…10")),
-        FieldSpec::number("partitions", "Partitions (i mod P)", custom_hint("2…nodes")),
+        FieldSpec::number("orderings", "Orderings", hint("1…10")),
+        FieldSpec::number("partitions", "Partitions (i mod P)", hint("2…nodes")),
         FieldSpec {
-            hint: custom_hint("all-pairs is the seed lab's schedule"),
+            hint: hint("all-pairs is the seed lab's schedule"),
             ..protocol_field(form)
         },
-        FieldSpec::number("seed", "Seed", custom_hint("0…2⁵³−1")),
-    ]
+        FieldSpec::number("seed", "Seed", hint("0…2⁵³−1")),
+    ];
+    let advanced = workload_fields()
+        .into_iter()
+        .map(|f| FieldSpec {
+            hint: custom_hint(form, f.hint.get_untracked()),
+            ..f
+        })
+        .collect();
+    (main, advanced)
+}
+
+/// A custom suite's field hint, or that the seed preset ignores the field.
+fn custom_hint(form: Form, text: String) -> Signal<String> {
+    Signal::derive(move || {
+        if form.field("preset").get() == "seed" {
+            "ignored by the seed preset".to_string()
+        } else {
+            text.clone()
+        }
+    })
 }
 
 /// The full-suite page, initialised from the URL.
 #[component]
-pub fn SuitePage(query: PageQuery<SuiteParams>) -> impl IntoView {
-    let form = Form::new(FIELDS, &query.config);
+pub fn SuitePage(query: PageQuery<SuiteSpec>) -> impl IntoView {
+    let form = Form::new(lab_core::experiment::suite::SPEC_FIELDS, &query.config);
     let options = query.options;
     let workers = crate::runner::page_workers(&options);
-    let runner = Runner::<SuiteReport>::new(workers);
-    let form_issues = RwSignal::new(Vec::<QueryIssue>::new());
-    let last_params = StoredValue::new(query.config.clone());
-    let on_run = Callback::new(move |()| {
-        let read = crate::runner::config_from_form(form, config_from_pairs, form_issues, |_, _| {});
-        if let Some(params) = read {
-            browser::replace_query(&page_query(params.to_query(), &options));
-            last_params.set_value(params.clone());
-            runner.start(task(params.config()));
-        }
-    });
-    let on_cancel = Callback::new(move |()| runner.cancel());
-    if options.run {
-        runner.start(task(query.config.config()));
-    }
+    let runner = Runner::<SuiteRun>::new(workers);
+    let weights = Weights::new();
+    let crate::runner::PageActions {
+        issues: form_issues,
+        on_run,
+        on_cancel,
+    } = weights::page_actions(
+        form,
+        runner,
+        options,
+        config_from_pairs,
+        SuiteSpec::to_query,
+        SuiteSpec::validate,
+        task,
+        &query.config,
+        weights,
+        |_, _| {},
+    );
+    let from_link = weights::link_had_files(&query.issues);
+    let (main, advanced) = fields(form);
     view! {
         <section class="intro" aria-labelledby="exp-title">
             <h1 id="exp-title">"Full suite — Experiments 1 to 4 in one report"</h1>
             <p>
                 "Runs what the seed lab calls its full suite: multi-node convergence, partition and healing, the strategy sweep "
                 "(with the negative control) and scalability, and combines the four reports into one, with one fingerprint. "
-                "The seed preset uses the seed lab's defaults and its all-pairs schedule, so these numbers can be set beside the published ones; "
+                "The seed preset uses the seed lab's defaults, its all-pairs schedule and its Gaussian tensors, so these numbers can be set beside the published ones; "
                 "the same report comes out of " <code>"lab-cli suite"</code>"."
+            </p>
+            <p>
+                "A custom suite runs every part on the workload you choose: synthetic fine-tunes (the default), Gaussian tensors, "
+                "or one tensor of your own model files (node i contributes file i mod F, so the sweep runs at no fewer than F nodes and scalability starts at F nodes)."
             </p>
             <p>"Each part links to its own page with the same configuration, for its charts and details."</p>
         </section>
         <QueryIssues issues=query.issues/>
         <WorkersLine workers from_link=options.workers.is_some()/>
-        <Controls form main=fields(form) running=runner.running.into() issues=form_issues.into() on_run on_cancel/>
+        <WeightsPanel weights running=runner.running.into() from_link/>
+        <Controls form main advanced running=runner.running.into() issues=form_issues.into() on_run on_cancel/>
         <ProgressBar clock=runner.clock.into()/>
-        {move || runner.outcome.get().map(|o| outcome_view(o, |report| {
-            let params = last_params.get_value();
-            view! { <SuiteResultsView report params/> }.into_any()
+        {move || runner.outcome.get().map(|o| outcome_view(o, |run| {
+            view! { <SuiteResultsView report=Arc::new(run.report.clone()) spec=run.spec.clone()/> }.into_any()
         }))}
     }
 }
 
 #[component]
-fn SuiteResultsView(report: Arc<SuiteReport>, params: SuiteParams) -> impl IntoView {
+fn SuiteResultsView(report: Arc<SuiteReport>, spec: SuiteSpec) -> impl IntoView {
     let r = &report.results;
     let c = &report.config;
     let convergence_svg =
@@ -421,7 +377,11 @@ fn SuiteResultsView(report: Arc<SuiteReport>, params: SuiteParams) -> impl IntoV
             <SvgFigure svg=convergence_svg caption="Experiment 1: share of nodes holding the most common state after each round, per ordering.".to_string()/>
             <h2>"2. Partition and healing"</h2>
             <SvgFigure svg=partition_svg caption="Experiment 2: share of nodes agreeing per round; shaded while partitioned.".to_string() testid="chart-partition"/>
-            <Reproduce cli=params.cli_command() query=encode_query(&params.to_query())/>
+            {c.convergence.workload.files().cloned().map(|files| view! { <WorkloadFiles files/> })}
+            // Long file names in `--weights` may wrap (style/weights.css).
+            <div class="reproduce-weights">
+                <Reproduce cli=spec.cli_command() query=encode_query(&spec.to_query())/>
+            </div>
         </section>
     }
 }
@@ -564,8 +524,8 @@ mod tests {
     use super::*;
     use crate::local::{block_on, LocalLink};
 
-    fn small() -> SuiteParams {
-        SuiteParams {
+    fn small() -> SuiteSpec {
+        SuiteSpec {
             preset: "custom".into(),
             nodes: 6,
             dim: 2,
@@ -573,6 +533,7 @@ mod tests {
             partitions: 2,
             protocol: Protocol::PushPull,
             seed: 3,
+            ..SuiteSpec::default()
         }
     }
 
@@ -583,7 +544,7 @@ mod tests {
         let native = lab_core::experiment::suite::run(&config).unwrap();
         for workers in [1, 3] {
             let mut link = LocalLink::new(workers);
-            let done = block_on(run_suite(&mut link, &config, &|_| {})).unwrap();
+            let done = block_on(run_suite(&mut link, &config, None, &|_| {})).unwrap();
             assert_eq!(
                 done.report.fingerprint, native.fingerprint,
                 "{workers} workers"
@@ -591,6 +552,40 @@ mod tests {
         }
         let csv = parts_csv(&native);
         assert_eq!(csv.lines().count(), 5);
+    }
+
+    /// A custom suite on model files: tensors sent to the workers, then
+    /// every part over them, gives the native report at any worker count.
+    #[test]
+    fn a_suite_on_model_files_over_workers_matches_native() {
+        use crate::components::weights::tests::file;
+        use lab_core::experiment::convergence::{load_files, WorkloadKind};
+        let (a, b) = (
+            file([1., 2., 3., 4., 5., 6.]),
+            file([0., -1., 0.5, 2., 8., 1.]),
+        );
+        let (files, tensors) = load_files(
+            &[("a.safetensors", &a), ("b.safetensors", &b)],
+            None,
+            "w",
+            None,
+            &weights::browser_limits(2),
+        )
+        .unwrap();
+        let spec = SuiteSpec {
+            workload: WorkloadKind::Files(files),
+            ..small()
+        };
+        spec.validate().unwrap();
+        let config = spec.config();
+        let native =
+            lab_core::experiment::suite::run_with_tensors(&config, Some(&tensors)).unwrap();
+        assert!(native.verdict.passed);
+        for workers in [1, 2] {
+            let mut link = LocalLink::new(workers);
+            let done = block_on(run_suite(&mut link, &config, Some(&tensors), &|_| {})).unwrap();
+            assert_eq!(done.report, native, "{workers} workers");
+        }
     }
 
     #[test]
@@ -616,7 +611,7 @@ mod tests {
     #[test]
     fn the_cli_command_names_the_preset_or_every_number() {
         assert_eq!(
-            SuiteParams::default().cli_command(),
+            SuiteSpec::default().cli_command(),
             "lab-cli suite --preset seed"
         );
         assert!(small().cli_command().contains("--partitions 2"));

@@ -2,15 +2,16 @@
 //! reproduces the seed lab's default suite.
 
 use crate::invalid;
-use lab_core::experiment::suite::{assemble, SuiteConfig, SuiteReport, SuiteResults};
-use lab_core::experiment::{convergence, partition, scale, sweep};
+use crate::workload::{describe, print_files, WorkloadArgs};
+use lab_core::experiment::suite::{run_observed, SuiteReport, SuiteSpec, SPEC_FIELDS};
 use std::process::ExitCode;
 use std::time::Instant;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// `seed`: the seed lab's default suite (30 nodes, 128×128, 5 orderings,
-    /// 3 partitions, all-pairs). Without a preset the flags below apply.
+    /// 3 partitions, all-pairs, Gaussian tensors); it ignores the other
+    /// flags and takes no model files. Without a preset the flags below apply.
     #[arg(long)]
     preset: Option<String>,
     #[arg(long, default_value_t = 30)]
@@ -26,74 +27,55 @@ pub struct Args {
     protocol: String,
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// The workload of every part (custom suites; with F model files the
+    /// sweep runs at ≥ F nodes and scalability starts at F nodes).
+    #[command(flatten)]
+    workload: WorkloadArgs,
     /// Print the schema-1 JSON report instead of a summary.
     #[arg(long)]
     json: bool,
 }
 
 pub fn run(args: &Args) -> ExitCode {
-    let config = match args.preset.as_deref() {
-        Some("seed") => SuiteConfig::seed_preset(),
-        Some(other) => return invalid(format!("--preset: unknown preset '{other}' (known: seed)")),
-        None => {
-            let protocol = match args.protocol.parse() {
-                Ok(p) => p,
-                Err(e) => return invalid(format!("--protocol: {e}")),
-            };
-            SuiteConfig::derived(
-                args.nodes,
-                args.dim,
-                args.orderings,
-                args.partitions,
-                protocol,
-                args.seed,
-            )
-        }
+    let mut spec = SuiteSpec {
+        preset: match args.preset.as_deref() {
+            None => "custom".into(),
+            Some("seed") => "seed".into(),
+            Some(other) => {
+                return invalid(format!("--preset: unknown preset '{other}' (known: seed)"))
+            }
+        },
+        nodes: args.nodes,
+        dim: args.dim,
+        orderings: args.orderings,
+        partitions: args.partitions,
+        protocol: match args.protocol.parse() {
+            Ok(p) => p,
+            Err(e) => return invalid(format!("--protocol: {e}")),
+        },
+        seed: args.seed,
+        ..SuiteSpec::default()
     };
-    if let Err(e) = config.validate() {
-        return invalid(e);
-    }
+    // The seed preset fixes its workload: only `--weights` is read (and refused).
+    let fields = (!spec.is_seed()).then_some(SPEC_FIELDS);
+    let tensors = match args.workload.ready(fields, &mut spec, SuiteSpec::validate) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let config = spec.config();
     let started = Instant::now();
     let mut phases = Vec::new();
-    let mut timed =
-        |name: &str, t: Instant| phases.push((name.to_string(), t.elapsed().as_secs_f64() * 1e3));
-    let t = Instant::now();
-    let c = match convergence::run(&config.convergence) {
-        Ok(r) => r,
-        Err(e) => return invalid(format!("convergence: {e}")),
+    let mut since = Instant::now();
+    let mut part_done = |name: &str| {
+        phases.push((name.to_string(), since.elapsed().as_secs_f64() * 1e3));
+        since = Instant::now();
     };
-    timed("convergence", t);
-    let t = Instant::now();
-    let p = match partition::run(&config.partition) {
+    let mut report = match run_observed(&config, tensors.as_ref(), &mut part_done) {
         Ok(r) => r,
-        Err(e) => return invalid(format!("partition: {e}")),
+        Err(e) => return invalid(e),
     };
-    timed("partition", t);
-    let t = Instant::now();
-    let s = match sweep::run(&config.sweep) {
-        Ok(r) => r,
-        Err(e) => return invalid(format!("sweep: {e}")),
-    };
-    timed("sweep", t);
-    let t = Instant::now();
-    let sc = match scale::run(&config.scale) {
-        Ok(r) => r,
-        Err(e) => return invalid(format!("scale: {e}")),
-    };
-    timed("scale", t);
-    let mut report = assemble(
-        &config,
-        SuiteResults {
-            convergence: c,
-            partition: p,
-            sweep: s,
-            scale: sc,
-        },
-    );
     report.execution = Some(crate::native_execution(1, started, phases));
-    crate::finish(&report, args.json, |r| {
-        print_summary(r, args.preset.is_some())
-    })
+    crate::finish(&report, args.json, |r| print_summary(r, spec.is_seed()))
 }
 
 fn print_summary(r: &SuiteReport, preset: bool) {
@@ -105,6 +87,9 @@ fn print_summary(r: &SuiteReport, preset: bool) {
             ""
         }
     );
+    let c0 = &r.config.convergence;
+    println!("workload: {}", describe(&c0.workload, &c0.finetune, c0.dim));
+    print_files(&c0.workload);
     println!();
     let times = r
         .execution

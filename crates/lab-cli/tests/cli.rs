@@ -460,6 +460,88 @@ fn a_derived_suite_runs_fine_tunes() {
     ]);
     assert_eq!(r["config"]["convergence"]["workload"], "fine-tune");
     assert_eq!(r["config"]["scale"]["workload"], "fine-tune");
+    let g = json(&[
+        "suite",
+        "--nodes",
+        "4",
+        "--dim",
+        "3",
+        "--orderings",
+        "1",
+        "--partitions",
+        "2",
+        "--workload",
+        "gaussian",
+    ]);
+    assert_eq!(g["config"]["sweep"]["workload"], "gaussian");
+    assert_ne!(g["fingerprint"], r["fingerprint"]);
+}
+
+#[test]
+fn a_suite_runs_on_real_weights() {
+    let dir = scratch("weights-suite");
+    let a = write(
+        &dir,
+        "a.safetensors",
+        &safetensors(&[2, 3], &[1., 2., 3., 4., 5., 6.]),
+    );
+    let b = write(
+        &dir,
+        "b.safetensors",
+        &safetensors(&[2, 3], &[0., 2., 0., 4., 0., 6.]),
+    );
+    let c = write(
+        &dir,
+        "c.safetensors",
+        &safetensors(&[2, 3], &[3., 1., 4., 1., 5., 9.]),
+    );
+    let suite = [
+        "suite",
+        "--nodes",
+        "6",
+        "--orderings",
+        "1",
+        "--partitions",
+        "2",
+        "--protocol",
+        "push-pull",
+        "--weights",
+        &a,
+        &b,
+        &c,
+        "--tensor",
+        "w",
+    ];
+    let r = json(&suite);
+    assert_eq!(r["verdict"]["passed"], true, "{:#}", r["verdict"]);
+    for part in ["convergence", "partition", "sweep", "scale"] {
+        assert_eq!(
+            r["config"][part]["workload"]["files"]["files"][2]["name"], "c.safetensors",
+            "{part}"
+        );
+    }
+    // Scalability starts at the file count (node i contributes file i mod 3).
+    assert_eq!(r["config"]["scale"]["sizes"][0], 3);
+    // The seed preset keeps the seed lab's Gaussian tensors: no files.
+    let out = lab(&[
+        "suite",
+        "--preset",
+        "seed",
+        "--weights",
+        &a,
+        &b,
+        "--tensor",
+        "w",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("custom preset"));
+    // Fewer nodes than files is refused in words.
+    let mut few = suite.to_vec();
+    few[2] = "2";
+    let out = lab(&few);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 3 nodes"));
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]

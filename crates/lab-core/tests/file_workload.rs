@@ -657,3 +657,76 @@ mod other_experiments {
         assert_eq!(issues[0].key, "workload");
     }
 }
+
+#[test]
+fn a_suite_runs_every_part_on_the_files() {
+    use lab_core::experiment::suite::{self, SuiteSpec};
+    use lab_core::experiment::{partition, scale, sweep};
+    let (a, b, c) = (model(0.0), model(1.0), model(-0.5));
+    let (workload, tensors) = load(&[("a", &a), ("b", &b), ("c", &c)], None, None).unwrap();
+    let spec = SuiteSpec {
+        preset: "custom".into(),
+        nodes: 6,
+        dim: 2,
+        orderings: 1,
+        partitions: 2,
+        protocol: Protocol::PushPull,
+        seed: 3,
+        workload: WorkloadKind::Files(workload),
+        ..SuiteSpec::default()
+    };
+    spec.validate().unwrap();
+    assert!(spec
+        .cli_command()
+        .contains(" --weights a b c --tensor layer.weight"));
+    let config = spec.config();
+    // Node i contributes file i mod 3: every network has at least 3 nodes.
+    assert_eq!(config.scale.sizes, vec![3, 5]);
+    assert_eq!(config.sweep.nodes, 6);
+    let report = suite::run_with_tensors(&config, Some(&tensors)).unwrap();
+    assert!(report.verdict.passed, "{:#?}", report.verdict);
+    assert_eq!(report.fingerprint, report.recompute_fingerprint());
+    // Each part is the experiment's own run on the same tensors.
+    let t = Some(&tensors);
+    assert_eq!(
+        report.results.partition.fingerprint,
+        partition::run_with_tensors(&config.partition, 1, t)
+            .unwrap()
+            .fingerprint
+    );
+    assert_eq!(
+        report.results.sweep.fingerprint,
+        sweep::run_with_tensors(&config.sweep, t)
+            .unwrap()
+            .fingerprint
+    );
+    assert_eq!(
+        report.results.scale.fingerprint,
+        scale::run_with_tensors(&config.scale, t)
+            .unwrap()
+            .fingerprint
+    );
+    assert_eq!(
+        report.results.convergence.fingerprint,
+        run_files(&config.convergence, tensors.clone(), 1)
+            .unwrap()
+            .fingerprint
+    );
+    // Without its tensors a file suite is refused in words.
+    let err = suite::run(&config).unwrap_err().to_string();
+    assert!(err.contains("needs their tensors"), "{err}");
+    // The seed preset keeps the seed lab's workload: no model files.
+    let seed = SuiteSpec {
+        preset: "seed".into(),
+        ..spec.clone()
+    };
+    let err = seed.validate().unwrap_err().to_string();
+    assert!(err.contains("custom preset"), "{err}");
+    // Too few nodes for the files is named.
+    let few = SuiteSpec { nodes: 2, ..spec };
+    assert!(few
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .contains("at least 3 nodes"));
+}

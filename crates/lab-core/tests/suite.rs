@@ -59,3 +59,52 @@ fn a_small_derived_suite_passes_every_part() {
         assert_eq!(r.verdict.checks.len(), 4);
     }
 }
+
+#[test]
+fn a_suite_spec_round_trips_through_its_link_and_names_bad_values() {
+    use lab_core::experiment::suite::SuiteSpec;
+    let spec = SuiteSpec {
+        preset: "custom".into(),
+        nodes: 6,
+        dim: 2,
+        orderings: 1,
+        partitions: 2,
+        protocol: Protocol::PushPull,
+        seed: 3,
+        workload: WorkloadKind::Gaussian,
+        ..SuiteSpec::default()
+    };
+    let (back, issues) = SuiteSpec::from_query(&spec.to_query());
+    assert_eq!(back, spec);
+    assert!(issues.is_empty(), "{issues:?}");
+    assert_eq!(
+        spec.config(),
+        SuiteConfig::derived(6, 2, 1, 2, Protocol::PushPull, 3)
+            .with_workload(WorkloadKind::Gaussian, spec.finetune)
+    );
+    assert!(spec.cli_command().ends_with("--seed 3 --workload gaussian"));
+    let pairs: Vec<(String, String)> = [
+        ("preset", "custom"),
+        ("partitions", "1"),
+        ("workload", "files"),
+        ("ft_rank", "0"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let (p, issues) = SuiteSpec::from_query(&pairs);
+    let keys: Vec<&str> = issues.iter().map(|i| i.key.as_str()).collect();
+    for key in ["partitions", "workload", "ft_rank"] {
+        assert!(keys.contains(&key), "{key} in {keys:?}");
+    }
+    assert_eq!(p.partitions, 3);
+    assert_eq!(
+        SuiteSpec::default().config(),
+        SuiteConfig::seed_preset(),
+        "the default spec is the seed preset"
+    );
+    assert_eq!(
+        SuiteSpec::default().cli_command(),
+        "lab-cli suite --preset seed"
+    );
+}
