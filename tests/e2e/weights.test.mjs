@@ -226,6 +226,7 @@ test('the sample on the partition page runs without a request and gives lab-cli 
 for (const [exp, query, expected] of [
   ['sweep', { nodes: '5', dim: '2', orderings: '2', strategies: 'weight_average,ties,linear' }, /needs a base model/],
   ['scale', { sizes: '3,6', dim: '2', orderings: '2' }, /ft-c\.safetensors/],
+  ['suite', { preset: 'custom', nodes: '4', dim: '2', orderings: '1', partitions: '2', protocol: 'push-pull' }, /4\. scalability/],
 ]) {
   test(`picked files on the ${exp} page give lab-cli ${exp}'s fingerprint`, () =>
     withPage(async (page) => {
@@ -251,3 +252,59 @@ for (const [exp, query, expected] of [
       fs.rmSync(dir, { recursive: true, force: true });
     }));
 }
+
+test('a file above the browser\'s 512 MiB limit is refused by its size before it is read', () =>
+  withPage(async (page) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lab-weights-big-'));
+    const good = path.join(dir, 'good.safetensors');
+    fs.writeFileSync(good, model(0));
+    // A sparse file: 600 MiB long, no disk used, never read by the page.
+    const big = path.join(dir, 'huge.safetensors');
+    fs.closeSync(fs.openSync(big, 'w'));
+    fs.truncateSync(big, 600 * 1024 * 1024);
+    await page.goto(labUrl({ exp: 'convergence', workers: '1', nodes: '4', orderings: '1' }));
+    await settle(page);
+    const error = page.getByTestId('weights-error');
+    await page.getByTestId('weights-input').setInputFiles([good, big]);
+    await error.filter({ hasText: 'huge.safetensors' }).waitFor();
+    assert.match(await error.textContent(), /'huge\.safetensors'.*629145600 bytes.*536870912/s);
+    assert.equal(await page.getByTestId('weights-loaded').count(), 0, 'nothing is half-loaded');
+    // The page keeps working: good files load and run.
+    const other = path.join(dir, 'other.safetensors');
+    fs.writeFileSync(other, model(1));
+    await page.getByTestId('weights-input').setInputFiles([good, other]);
+    await page.getByTestId('weights-loaded').waitFor();
+    assert.equal(await error.count(), 0);
+    await page.getByTestId('run').click();
+    assert.equal((await waitForRun(page)).passed, 'true');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }));
+
+test('a tensor above the element limit is sliced automatically, and the slice reproduces with lab-cli --rows', () =>
+  withPage(async (page) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lab-weights-slice-'));
+    // 2049 × 2048 elements: one row more than a browser run holds with two
+    // files (2^22 elements per tensor).
+    const [rows, cols] = [2049, 2048];
+    const tensor = (k) => Float32Array.from({ length: rows * cols }, (_, i) => ((i * 7919 + k) % 1000) / 1000 - 0.5);
+    const paths = ['big-a.safetensors', 'big-b.safetensors'].map((name, k) => {
+      const p = path.join(dir, name);
+      fs.writeFileSync(p, safetensors([['w', [rows, cols], tensor(k)]]));
+      return p;
+    });
+    await page.goto(labUrl({ exp: 'convergence', workers: '1', nodes: '2', orderings: '1', protocol: 'push-pull' }));
+    await settle(page);
+    await page.getByTestId('weights-input').setInputFiles(paths);
+    const loaded = page.getByTestId('weights-loaded');
+    await loaded.waitFor({ timeout: 60_000 });
+    assert.match(await page.getByTestId('weights').textContent(), /more than a browser run holds .* rows 0\.\.2048 are taken/s);
+    assert.match(await loaded.textContent(), /\[2048 × 2048\] F32 \(4\u202f?194\u202f?304 elements, rows 0\.\.2048 of \[2049 × 2048\]\)/);
+    await page.getByTestId('run').click();
+    const run = await waitForRun(page);
+    assert.equal(run.passed, 'true');
+    assert.match(run.cli, /--weights big-a\.safetensors big-b\.safetensors --tensor w --rows 0\.\.2048/);
+    const cli = cliIn(dir, run.cli);
+    assert.deepEqual(cli.config.workload.files.slice, { Rows: { start: 0, end: 2048 } });
+    assert.equal(run.fingerprint, cli.fingerprint);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }));
