@@ -20,15 +20,31 @@ pub struct JobProgress {
     pub total: u32,
     /// What the last finished job was (e.g. the strategy's name).
     pub last: String,
+    /// The jobs under way, summed: each one's reported `step / steps`
+    /// (0 until it reports; jobs that report nothing stay at 0).
+    pub running: f64,
+    /// The latest progress a running job reported, if any.
+    pub within: Option<Within>,
+}
+
+/// What a running job last said about itself ([`FromWorker::JobProgress`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Within {
+    /// The job's index.
+    pub index: u32,
+    pub step: u32,
+    pub steps: u32,
+    /// In words (e.g. "round 12 of at most 100; …").
+    pub detail: String,
 }
 
 impl JobProgress {
-    /// Fraction done in `0..=1`.
+    /// Fraction done in `0..=1`, counting the finished part of running jobs.
     pub fn fraction(&self) -> f64 {
         if self.total == 0 {
             0.0
         } else {
-            (self.done as f64 / self.total as f64).min(1.0)
+            ((self.done as f64 + self.running) / self.total as f64).clamp(0.0, 1.0)
         }
     }
 }
@@ -58,15 +74,19 @@ pub async fn run_jobs<L: Link>(
     if workers == 0 {
         return Err(RunError::Protocol("no workers".into()));
     }
+    let jobs_len = jobs.len();
     let mut outputs: Vec<Option<Done>> = (0..jobs.len()).map(|_| None).collect();
     let mut started_ms = vec![0.0; jobs.len()];
     let mut busy: Vec<Option<u32>> = vec![None; workers as usize];
     let mut queue = jobs.into_iter().enumerate();
     let mut done = 0u32;
+    // Each job's reported fraction while it runs.
+    let mut within: Vec<f64> = vec![0.0; jobs_len];
+    let mut last = String::new();
     progress(JobProgress {
         done,
         total,
-        last: String::new(),
+        ..JobProgress::default()
     });
     // Fill every worker, then refill each one as it answers.
     for w in 0..workers {
@@ -84,6 +104,37 @@ pub async fn run_jobs<L: Link>(
     }
     while done < total {
         let (w, reply) = link.recv().await?;
+        if let FromWorker::JobProgress {
+            index,
+            step,
+            steps,
+            detail,
+        } = reply
+        {
+            // Progress of a job this worker is running; anything else is
+            // stale and ignored.
+            if busy.get(w as usize) == Some(&Some(index)) {
+                let i = index as usize;
+                within[i] = if steps == 0 {
+                    0.0
+                } else {
+                    (step as f64 / steps as f64).clamp(0.0, 1.0)
+                };
+                progress(JobProgress {
+                    done,
+                    total,
+                    last: last.clone(),
+                    running: running_sum(&within, &busy),
+                    within: Some(Within {
+                        index,
+                        step,
+                        steps,
+                        detail,
+                    }),
+                });
+            }
+            continue;
+        }
         let FromWorker::JobDone { index, output } = reply else {
             return Err(match reply {
                 FromWorker::Failed { message } => RunError::Worker { worker: w, message },
@@ -105,10 +156,14 @@ pub async fn run_jobs<L: Link>(
             elapsed_ms: link.now_ms() - started_ms[i],
         });
         done += 1;
+        within[i] = 0.0;
+        last = labels.get(i).cloned().unwrap_or_default();
         progress(JobProgress {
             done,
             total,
-            last: labels.get(i).cloned().unwrap_or_default(),
+            last: last.clone(),
+            running: running_sum(&within, &busy),
+            within: None,
         });
         if let Some((i, job)) = queue.next() {
             started_ms[i] = link.now_ms();
@@ -127,6 +182,14 @@ pub async fn run_jobs<L: Link>(
         .enumerate()
         .map(|(i, o)| o.ok_or_else(|| RunError::Protocol(format!("job {i} never finished"))))
         .collect()
+}
+
+/// The summed fractions of the jobs under way (in worker order).
+fn running_sum(within: &[f64], busy: &[Option<u32>]) -> f64 {
+    busy.iter()
+        .flatten()
+        .map(|&i| within.get(i as usize).copied().unwrap_or(0.0))
+        .sum()
 }
 
 /// One web worker for a page's one-off engine work that needs no run pool
@@ -165,7 +228,12 @@ impl OneWorker {
         let reply = async {
             pool.wait_ready().await?;
             pool.send(0, message)?;
-            pool.recv().await
+            loop {
+                match pool.recv().await? {
+                    (_, FromWorker::JobProgress { .. }) => continue,
+                    reply => return Ok(reply),
+                }
+            }
         }
         .await;
         match reply {
@@ -301,5 +369,43 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(seen, vec![0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn a_trust_job_reports_every_round_and_the_bar_moves() {
+        use lab_core::experiment::trust::{self, TrustConfig};
+        let config = TrustConfig::default();
+        let native = trust::run(&config).unwrap();
+        let mut seen: Vec<JobProgress> = Vec::new();
+        let mut link = LocalLink::new(2);
+        let done = block_on(run_jobs(
+            &mut link,
+            vec![Job::Trust(config.clone())],
+            &["trust run".into()],
+            &mut |p| seen.push(p),
+        ))
+        .unwrap();
+        let JobOutput::Trust(report) = &done[0].output else {
+            panic!("not a trust report");
+        };
+        assert_eq!(report.fingerprint, native.fingerprint);
+        let steps: Vec<u32> = seen
+            .iter()
+            .filter_map(|p| p.within.as_ref().map(|w| w.step))
+            .collect();
+        let rounds = native.results.rounds_run;
+        assert_eq!(steps, (1..=rounds).collect::<Vec<_>>());
+        let w = seen[1].within.as_ref().unwrap();
+        assert_eq!((w.index, w.steps), (0, config.rounds_max));
+        assert!(
+            w.detail.starts_with("round 1 of at most 100"),
+            "{}",
+            w.detail
+        );
+        // The fraction grows within the job, then reaches 1.
+        let fractions: Vec<f64> = seen.iter().map(JobProgress::fraction).collect();
+        assert!(fractions.windows(2).all(|f| f[0] <= f[1]), "{fractions:?}");
+        assert!(fractions[1] > 0.0);
+        assert_eq!(*fractions.last().unwrap(), 1.0);
     }
 }

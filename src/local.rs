@@ -5,8 +5,9 @@
 
 use crate::coordinator::{run, Finished, Link, RunError};
 use crate::protocol::{decode, encode, FromWorker, ToWorker};
-use crate::worker_core::WorkerCore;
+use crate::worker_core::{ProgressOut, WorkerCore};
 use lab_core::experiment::convergence::ConvergenceConfig;
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::pin;
@@ -39,8 +40,25 @@ impl Link for LocalLink {
             .cores
             .get_mut(worker as usize)
             .ok_or_else(|| RunError::Protocol(format!("no worker {worker}")))?;
-        let reply = core.handle(request);
+        // A job's progress messages come before its reply, as from a web
+        // worker; every step is sent (the clock moves 1 s per reading).
+        let mut progress = Vec::new();
+        let clock = Cell::new(0.0);
+        let now_ms = || {
+            clock.set(clock.get() + 1000.0);
+            clock.get()
+        };
+        let reply = core.handle_with(
+            request,
+            ProgressOut {
+                post: &mut |m| progress.push(m),
+                now_ms: &now_ms,
+            },
+        );
         self.replies.push_front((worker, encode(&reply)));
+        for m in progress.iter().rev() {
+            self.replies.push_front((worker, encode(m)));
+        }
         Ok(())
     }
 

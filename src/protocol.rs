@@ -265,6 +265,17 @@ pub enum FromWorker {
         workload: FileWorkload,
         tensors: FileTensors,
     },
+    /// Progress inside the running [`ToWorker::Job`] `index`, sent (at most
+    /// every [`crate::worker_core::PROGRESS_INTERVAL_MS`] of worker time)
+    /// before its [`FromWorker::JobDone`]: `step` of at most `steps` (e.g.
+    /// a trust run's round and its round limit) and what it means in words.
+    /// Not a reply: the coordinator still waits for `JobDone`.
+    JobProgress {
+        index: u32,
+        step: u32,
+        steps: u32,
+        detail: String,
+    },
 }
 
 /// Encodes a message for `postMessage`.

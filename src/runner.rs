@@ -286,10 +286,15 @@ pub fn job_task_with<T: 'static>(
                 return (pool, Err(e));
             }
             let result = crate::jobs::run_jobs(&mut pool, jobs, &labels, &mut |p| {
-                let text = if p.last.is_empty() {
-                    format!("{} of {} jobs done", p.done, p.total)
-                } else {
-                    format!("{} of {} done (last: {})", p.done, p.total, p.last)
+                let text = match (&p.within, p.last.is_empty()) {
+                    (Some(w), _) if p.total == 1 => w.detail.clone(),
+                    (Some(w), _) => {
+                        format!("{} of {} jobs done; {}", p.done, p.total, w.detail)
+                    }
+                    (None, true) => format!("{} of {} jobs done", p.done, p.total),
+                    (None, false) => {
+                        format!("{} of {} done (last: {})", p.done, p.total, p.last)
+                    }
                 };
                 sink(Status {
                     fraction: p.fraction(),

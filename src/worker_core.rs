@@ -13,11 +13,23 @@ use lab_core::experiment::convergence::{
 use lab_core::experiment::{partition, scale, sweep, trust};
 use lab_core::loader::{self, Slice};
 use lab_core::sim::{decode_envelopes, encode_envelopes, Counters, Envelope};
-use std::ops::Range;
+use std::ops::{ControlFlow, Range};
 use std::sync::Arc;
 
 /// Most executors a partition may have (the pool spawns at most 16).
 const PARTS_MAX: usize = 64;
+
+/// Least worker time between two [`FromWorker::JobProgress`] messages of
+/// one job (the last step is always sent).
+pub const PROGRESS_INTERVAL_MS: f64 = 100.0;
+
+/// Where a job's progress goes while it runs: `post` sends a message to the
+/// coordinator (before the job's reply), `now_ms` is the worker's clock
+/// (`performance.now()` in a web worker), used only to throttle.
+pub struct ProgressOut<'a> {
+    pub post: &'a mut dyn FnMut(FromWorker),
+    pub now_ms: &'a dyn Fn() -> f64,
+}
 
 /// One gossip ordering's share hosted here, between requests.
 struct Gossip {
@@ -53,11 +65,27 @@ impl WorkerCore {
 
     /// Handles one request; failures become [`FromWorker::Failed`].
     pub fn handle(&mut self, request: ToWorker) -> FromWorker {
-        self.try_handle(request)
+        self.handle_with(
+            request,
+            ProgressOut {
+                post: &mut |_| {},
+                now_ms: &|| 0.0,
+            },
+        )
+    }
+
+    /// [`WorkerCore::handle`], sending a job's progress to `progress` while
+    /// it runs (throttled by its clock).
+    pub fn handle_with(&mut self, request: ToWorker, progress: ProgressOut<'_>) -> FromWorker {
+        self.try_handle(request, progress)
             .unwrap_or_else(|message| FromWorker::Failed { message })
     }
 
-    fn try_handle(&mut self, request: ToWorker) -> Result<FromWorker, String> {
+    fn try_handle(
+        &mut self,
+        request: ToWorker,
+        progress: ProgressOut<'_>,
+    ) -> Result<FromWorker, String> {
         match request {
             ToWorker::Host {
                 config,
@@ -76,9 +104,24 @@ impl WorkerCore {
             } => self.all_pairs(config, ordering, oracle),
             ToWorker::Job { index, job } => {
                 self.gossip = None;
+                let ProgressOut { post, now_ms } = progress;
+                let mut last: Option<f64> = None;
+                let mut step_done = |step: u32, steps: u32, detail: String| {
+                    let now = now_ms();
+                    if step < steps && last.is_some_and(|t| now - t < PROGRESS_INTERVAL_MS) {
+                        return;
+                    }
+                    last = Some(now);
+                    post(FromWorker::JobProgress {
+                        index,
+                        step,
+                        steps,
+                        detail,
+                    });
+                };
                 Ok(FromWorker::JobDone {
                     index,
-                    output: run_job(job, self.tensors.as_ref())?,
+                    output: run_job_with(job, self.tensors.as_ref(), &mut step_done)?,
                 })
             }
             ToWorker::LoadTensors { tensors } => Ok(self.load_tensors(tensors)),
@@ -356,6 +399,16 @@ impl WorkerCore {
 /// through [`ToWorker::LoadTensors`]; the engine checks them against the
 /// digests the config records); without them it fails in words.
 pub fn run_job(job: Job, tensors: Option<&FileTensors>) -> Result<JobOutput, String> {
+    run_job_with(job, tensors, &mut |_, _, _| {})
+}
+
+/// [`run_job`], telling `progress(step, steps, detail)` where a long job
+/// is (a trust run: after every round).
+pub fn run_job_with(
+    job: Job,
+    tensors: Option<&FileTensors>,
+    progress: &mut dyn FnMut(u32, u32, String),
+) -> Result<JobOutput, String> {
     let fail = |e: lab_core::error::LabError| e.to_string();
     let tensors = match job_files(&job) {
         Some(_) if tensors.is_none() => {
@@ -390,7 +443,21 @@ pub fn run_job(job: Job, tensors: Option<&FileTensors>) -> Result<JobOutput, Str
                 scale::run_point_with(&config, nodes, tensors).map_err(fail)?,
             ))
         }
-        Job::Trust(config) => JobOutput::Trust(Box::new(trust::run(&config).map_err(fail)?.into())),
+        Job::Trust(config) => {
+            let report = trust::run_observed_with(&config, tensors, &mut |t| {
+                progress(
+                    t.round,
+                    t.rounds_max,
+                    format!(
+                        "round {} of at most {}; {} of {} evidence record(s) held by all {} honest nodes",
+                        t.round, t.rounds_max, t.evidence_everywhere, t.evidence_known, t.honest
+                    ),
+                );
+                ControlFlow::Continue(())
+            })
+            .map_err(fail)?;
+            JobOutput::Trust(Box::new(report.into()))
+        }
         Job::Bench(job) => JobOutput::Bench(crate::bench::run_bench(&job)?),
         Job::CheckReport(text) => {
             JobOutput::CheckReport(Box::new(crate::pages::reproduce::check_report(&text)))
@@ -404,7 +471,8 @@ fn job_files(job: &Job) -> Option<&FileWorkload> {
         Job::Partition(c) => c.workload.files(),
         Job::SweepRow { config, .. } => config.workload.files(),
         Job::ScalePoint { config, .. } => config.workload.files(),
-        Job::Trust(_) | Job::Bench(_) | Job::CheckReport(_) => None,
+        Job::Trust(c) => c.workload.files(),
+        Job::Bench(_) | Job::CheckReport(_) => None,
     }
 }
 

@@ -7,7 +7,7 @@
 #[cfg(target_arch = "wasm32")]
 mod glue {
     use convergence_lab::protocol::{decode, encode, FromWorker, ToWorker};
-    use convergence_lab::worker_core::WorkerCore;
+    use convergence_lab::worker_core::{ProgressOut, WorkerCore};
     use std::cell::RefCell;
     use wasm_bindgen::closure::Closure;
     use wasm_bindgen::JsCast;
@@ -23,6 +23,14 @@ mod glue {
         if let Err(e) = scope().post_message_with_transfer(&bytes, &transfer) {
             web_sys::console::error_2(&"worker: could not post a reply".into(), &e);
         }
+    }
+
+    /// The worker's clock (only to throttle progress messages).
+    fn now_ms() -> f64 {
+        js_sys::Reflect::get(&js_sys::global(), &"performance".into())
+            .ok()
+            .and_then(|p| p.dyn_into::<web_sys::Performance>().ok())
+            .map_or(0.0, |p| p.now())
     }
 
     fn request(event: &MessageEvent) -> Result<ToWorker, String> {
@@ -43,7 +51,13 @@ mod glue {
         let core = RefCell::new(WorkerCore::new());
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             let reply = match request(&event) {
-                Ok(req) => core.borrow_mut().handle(req),
+                Ok(req) => core.borrow_mut().handle_with(
+                    req,
+                    ProgressOut {
+                        post: &mut |m| post(&m),
+                        now_ms: &now_ms,
+                    },
+                ),
                 Err(message) => FromWorker::Failed { message },
             };
             post(&reply);

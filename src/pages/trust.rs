@@ -19,17 +19,20 @@ use crate::components::report::{
 };
 use crate::components::results::{csv_field, group, short};
 use crate::components::verdict::VerdictPanel;
+use crate::components::weights::{self, Weights, WeightsPanel, WorkloadFiles};
 use crate::coordinator::RunError;
 use crate::jobs::Done;
 use crate::protocol::{Job, JobOutput};
 use crate::query::{encode_query, issue, PageQuery};
 use crate::runner::Runner;
-use crate::runner::{job_task, Status, StatusSink, TaskFuture};
+use crate::runner::{job_task_with, Status, StatusSink, TaskFuture};
+use lab_core::experiment::convergence::FileTensors;
 use lab_core::experiment::params::QueryIssue;
 use lab_core::experiment::trust::{
     Behaviour, Drops, TrustConfig, TrustReport, TrustResults, DIM_MAX, FIELDS, NODES_MAX,
     NODES_MIN, ROUNDS_MAX, SYBILS_PER_OUTSIDER,
 };
+use lab_core::sim::faults::DELAY_ROUNDS_MAX;
 use lab_core::trust::REJECT_THRESHOLD;
 use leptos::prelude::*;
 use std::rc::Rc;
@@ -215,24 +218,29 @@ fn report_from_outputs(mut done: Vec<Done>) -> Result<TrustReport, RunError> {
     }
 }
 
-/// The whole run as one job; the status says what the worker is doing
-/// (the engine reports nothing until it finishes).
+/// The whole run as one job; the status says what the worker is doing:
+/// until the first round ends, what it simulates, then the worker's
+/// progress ("round r of at most N; …", throttled to about ten a second).
+/// The bar counts rounds against the round limit, so a run that converges
+/// early jumps to the end.
 fn task(
     config: TrustConfig,
+    tensors: Option<Arc<FileTensors>>,
 ) -> impl FnOnce(crate::pool::Pool, StatusSink) -> TaskFuture<TrustReport> {
     let text = format!(
-        "simulating {} members ({} Byzantine) with Ed25519 signatures in one web worker — the engine reports once, when the run is done",
+        "simulating {} members ({} Byzantine) with Ed25519 signatures in one web worker",
         config.nodes,
         config.byzantine()
     );
-    let inner = job_task(
+    let inner = job_task_with(
         vec![Job::Trust(config)],
         vec!["trust run".into()],
+        tensors,
         report_from_outputs,
     );
     move |pool, sink| {
         let wrapped: StatusSink = Rc::new(move |s: Status| {
-            let text = if s.fraction < 1.0 {
+            let text = if s.fraction <= 0.0 {
                 text.clone()
             } else {
                 s.text
@@ -343,8 +351,36 @@ fn fields(form: Form) -> (Vec<FieldSpec>, Vec<FieldSpec>) {
         "Rounds at most",
         format!("1…{}", group(ROUNDS_MAX as u64)),
     )];
+    advanced.extend(fault_fields());
     advanced.extend(workload_fields());
     (main, advanced)
+}
+
+/// The fault controls (none by default), grouped under "Advanced".
+fn fault_fields() -> Vec<FieldSpec> {
+    vec![
+        FieldSpec::text(
+            "phases",
+            "Faults: partition phases",
+            "none, or shape@start-heal, e.g. mod:2@1-20 (halves, groups:K, mod:K, isolated:N, minority:M, bridge, asymmetric)".to_string(),
+        ),
+        FieldSpec::decimal("loss", "Faults: message loss", "probability, 0 ≤ p < 1".to_string()),
+        FieldSpec::decimal(
+            "duplicate",
+            "Faults: duplication",
+            "probability a message arrives twice, 0…1".to_string(),
+        ),
+        FieldSpec::number(
+            "delay_max",
+            "Faults: delay at most",
+            format!("rounds, 0…{DELAY_ROUNDS_MAX} (reorders)"),
+        ),
+        FieldSpec::number(
+            "link_until",
+            "Faults: message faults until",
+            "round they stop; 0 = the whole run".to_string(),
+        ),
+    ]
 }
 
 /// The trust page, initialised from the URL.
@@ -354,26 +390,31 @@ pub fn TrustPage(query: PageQuery<TrustConfig>) -> impl IntoView {
     let options = query.options;
     let workers = crate::runner::page_workers(&options);
     let runner = Runner::<TrustReport>::new(workers);
+    let weights = Weights::new();
     let crate::runner::PageActions {
         issues: form_issues,
         on_run,
         on_cancel,
-    } = crate::runner::page_actions(
+    } = weights::page_actions(
         form,
         runner,
         options,
         config_from_pairs,
         TrustConfig::to_query,
-        |config, _| Some((config, ())),
-        |config, ()| task(config),
+        TrustConfig::validate,
+        task,
         &query.config,
+        weights,
+        |_, _| {},
     );
+    let from_link = weights::link_had_files(&query.issues);
     let (main, advanced) = fields(form);
     view! {
         <Intro/>
         <QueryIssues issues=query.issues/>
         <WorkersLine workers from_link=options.workers.is_some()/>
         <p class="muted">"The whole run is one job, so it uses one of these workers."</p>
+        <WeightsPanel weights running=runner.running.into() from_link/>
         <Controls form main advanced running=runner.running.into() issues=form_issues.into() on_run on_cancel/>
         <ProgressBar clock=runner.clock.into()/>
         {move || runner.outcome.get().map(|o| outcome_view(o, |report| view! { <TrustRunResults report/> }.into_any()))}
@@ -425,7 +466,26 @@ fn Intro() -> impl IntoView {
 fn TrustRunResults(report: Arc<TrustReport>) -> impl IntoView {
     let config = report.config.clone();
     let r = &report.results;
-    let detect_svg = chart::detection_svg(r);
+    let intervals = config.fault_intervals();
+    let detect_svg = chart::detection_svg_shaded(r, &intervals);
+    let faults_view = (!intervals.is_empty()).then(|| {
+        let items = intervals
+            .iter()
+            .map(|i| {
+                let end = if i.kind == "messages" && config.faults.link_until == 0 {
+                    "the end of the run".to_string()
+                } else {
+                    i.end.saturating_sub(1).to_string()
+                };
+                view! { <li>{format!("{} — {}: rounds {} to {end}", i.kind, i.label, i.start)}</li> }
+            })
+            .collect_view();
+        view! {
+            <h2>"Faults"</h2>
+            <ul data-testid="fault-intervals">{items}</ul>
+            <p class="muted">"Shaded on the detection chart. A message that crosses an active partition is lost; peers are chosen among the reachable nodes. The verdict's last check says whether the network healed and what the faults did to the messages."</p>
+        }
+    });
     let trust_svg = chart::trust_svg(r);
     let contrast_svg = r
         .reference_contrast
@@ -479,6 +539,7 @@ fn TrustRunResults(report: Arc<TrustReport>) -> impl IntoView {
             <Downloads stem=stem("trust", &report.fingerprint) items=downloads/>
             <h2>"Key figures"</h2>
             <KeyFigures results=r.clone()/>
+            {faults_view}
             <h2>"Detection over rounds"</h2>
             <TrustFigure
                 svg=detect_svg
@@ -496,6 +557,7 @@ fn TrustRunResults(report: Arc<TrustReport>) -> impl IntoView {
                     "Each member's overall trust (the minimum of six dimensions) as the honest nodes score it after the last round. Members below {REJECT_THRESHOLD} are excluded from the trust-weighted merge. Forgers, replayers, outsiders and silent members leave nothing provable (their messages are dropped or harmless), so their trust can only fall through a false accusation, which the verdict checks."
                 )
             />
+            {config.workload.files().cloned().map(|files| view! { <WorkloadFiles files/> })}
             <h2>"Members"</h2>
             <MembersTable results=r.clone()/>
             <h2>"Evidence"</h2>
@@ -503,7 +565,10 @@ fn TrustRunResults(report: Arc<TrustReport>) -> impl IntoView {
             <h2>"Dropped messages"</h2>
             <DropsTable drops=r.drops.clone()/>
             {contrast_svg.map(|svg| view! { <ContrastSection results=r.clone() svg/> })}
-            <Reproduce cli=config.cli_command() query=encode_query(&config.to_query())/>
+            // Long file names in `--weights` may wrap (style/weights.css).
+            <div class="reproduce-weights">
+                <Reproduce cli=config.cli_command() query=encode_query(&config.to_query())/>
+            </div>
         </section>
     }
 }
@@ -998,6 +1063,37 @@ mod tests {
         // fingerprint from them gives the same digest.
         let again = Report::new(NAME, report.config, report.results, report.verdict);
         assert_eq!(again.fingerprint, native.fingerprint);
+    }
+
+    #[test]
+    fn a_run_with_faults_in_a_worker_is_lab_clis_report() {
+        let (config, issues) = config_from_pairs(&pairs(&[
+            ("nodes", "8"),
+            ("dim", "4"),
+            ("phases", "mod:2@1-6"),
+            ("loss", "0.2"),
+            ("duplicate", "0.1"),
+            ("delay_max", "1"),
+        ]));
+        assert!(issues.is_empty(), "{issues:?}");
+        assert!(!config.faults.is_none());
+        let native = trust::run(&config).unwrap();
+        let mut link = LocalLink::new(1);
+        let done = block_on(run_jobs(
+            &mut link,
+            vec![Job::Trust(config.clone())],
+            &["trust run".to_string()],
+            &mut |_| {},
+        ))
+        .unwrap();
+        let report = report_from_outputs(done).unwrap();
+        assert_eq!(report.config, config);
+        assert_eq!(report.fingerprint, native.fingerprint);
+        assert_eq!(report.fingerprint, report.recompute_fingerprint());
+        assert!(report.verdict.passed, "{:?}", report.verdict);
+        let (back, issues) = config_from_pairs(&config.to_query());
+        assert!(issues.is_empty(), "{issues:?}");
+        assert_eq!(back, config);
     }
 
     #[test]

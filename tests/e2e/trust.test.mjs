@@ -2,8 +2,10 @@
 // Small configs only: the whole file stays well under the CI budget.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import { labUrl, waitForRun, cliReport, screenshot, withPage } from './lab.mjs';
+import path from 'node:path';
+import { labUrl, waitForRun, cliReport, screenshot, withPage, LAB_CLI } from './lab.mjs';
 
 const small = { exp: 'trust', nodes: '8', dim: '4', reference_contrast: 'true' };
 
@@ -67,19 +69,99 @@ test('an impossible form is explained and nothing runs', () =>
     assert.equal(await page.getByTestId('verdict').count(), 0);
   }));
 
-test('Cancel stops a long run and the next run succeeds', () =>
+// The round the progress text names ("round r of at most N; …"), or null.
+async function progressRound(page) {
+  const text = (await page.getByTestId('progress').textContent().catch(() => '')) ?? '';
+  const m = text.match(/round (\d+) of at most (\d+)/);
+  return m ? { round: Number(m[1]), max: Number(m[2]), text } : null;
+}
+
+async function waitForRound(page, above, timeout) {
+  const until = Date.now() + timeout;
+  for (;;) {
+    const p = await progressRound(page);
+    if (p && p.round > above) return p;
+    if (Date.now() > until) throw new Error(`no round above ${above} within ${timeout} ms (${p?.text})`);
+    await page.waitForTimeout(50);
+  }
+}
+
+test('a long run shows its rounds as they go, Cancel stops it at once, and the next run succeeds', (t) =>
   withPage(async (page) => {
-    await page.goto(labUrl({ exp: 'trust', nodes: '200', dim: '64', workers: '1', run: '1' }));
+    await page.goto(labUrl({ exp: 'trust', nodes: '200', dim: '64', rounds_max: '1000', workers: '1', run: '1' }));
     await page.getByTestId('progress').waitFor();
-    await page.waitForTimeout(1000);
+    const first = await waitForRound(page, 0, 60_000);
+    assert.equal(first.max, 1000);
+    assert.match(first.text, /evidence record\(s\) held by all \d+ honest nodes/);
+    const bar = page.locator('[data-testid="progress"] [role="progressbar"]');
+    const later = await waitForRound(page, first.round, 60_000);
+    t.diagnostic(`progress moved from round ${first.round} to ${later.round}`);
+    assert.ok(later.round > first.round);
+    assert.ok(Number(await bar.getAttribute('aria-valuenow')) >= 0);
+    const pressed = Date.now();
     await page.getByTestId('cancel').click();
-    await page.getByTestId('cancelled').waitFor({ timeout: 10_000 });
+    await page.getByTestId('cancelled').waitFor({ timeout: 5_000 });
+    t.diagnostic(`cancelled ${Date.now() - pressed} ms after the click`);
     assert.equal(await page.getByTestId('verdict').count(), 0);
+    assert.equal(await page.getByTestId('progress').count(), 0);
     await page.getByLabel('Members (nodes)').fill('8');
     await page.getByLabel('Tensor side (dim × dim)').fill('4');
     await page.getByTestId('run').click();
     assert.equal((await waitForRun(page)).passed, 'true');
     assert.match(page.url(), /nodes=8/, 'the address bar holds the permalink');
+  }));
+
+test('a partition that heals and lossy links: the run passes, shades its faults and matches lab-cli', () =>
+  withPage(async (page) => {
+    await page.goto(labUrl({
+      ...small, workers: '1', phases: 'mod:2@1-8', loss: '0.3', duplicate: '0.2', delay_max: '2', run: '1',
+    }));
+    const run = await waitForRun(page);
+    assert.equal(run.passed, 'true');
+    assert.match(run.cli, / --phases mod:2@1-8 --loss 0\.3 --duplicate 0\.2 --delay-max 2 --link-until 0/);
+    const cli = cliReport(run.cli);
+    assert.equal(run.fingerprint, cli.fingerprint);
+    assert.deepEqual(cli.results.trust_roots.length, 1);
+    const faults = await page.getByTestId('fault-intervals').textContent();
+    assert.match(faults, /partition — 2 groups by i mod 2: rounds 1 to 7/);
+    assert.match(faults, /messages — loss 0\.3/);
+    assert.equal(await page.locator('[data-testid="chart"] svg rect.fault').count(), 2);
+    assert.match(page.url(), /phases=mod%3A2%401-8|phases=mod:2@1-8/);
+  }));
+
+test('a partition that never heals fails in words, and a bad fault parameter is named', () =>
+  withPage(async (page) => {
+    await page.goto(labUrl({ ...small, workers: '1', rounds_max: '20', phases: 'halves@1-500', loss: '1.5', run: '1' }));
+    assert.match(await page.getByTestId('query-issues').textContent(), /loss/);
+    const run = await waitForRun(page);
+    assert.equal(run.passed, 'false');
+    assert.match(await page.getByTestId('verdict').textContent(), /never reconnected/);
+  }));
+
+/** Runs a page's `lab-cli` command in `dir` (where the files are). */
+function cliIn(dir, command) {
+  const args = command.split(/\s+/);
+  assert.equal(args.shift(), 'lab-cli');
+  return JSON.parse(execFileSync(LAB_CLI, [...args, '--json'], { cwd: dir, encoding: 'utf8' }));
+}
+
+test('the shipped sample on the trust page gives lab-cli trust\'s fingerprint', () =>
+  withPage(async (page) => {
+    await page.goto(labUrl({ exp: 'trust', workers: '1', nodes: '8' }));
+    await page.getByTestId('run').waitFor();
+    await page.getByTestId('weights-sample').click();
+    await page.getByTestId('weights-loaded').filter({ hasText: 'lstm_cell.weight_hh' }).waitFor();
+    assert.ok(await page.getByTestId('weights-use').isChecked());
+    await page.getByTestId('run').click();
+    const run = await waitForRun(page);
+    assert.match(run.cli, /^lab-cli trust .*--weights silero-vad-6\.2\.3-16k\.safetensors silero-vad-6\.2\.3-jit-16k\.safetensors --tensor lstm_cell\.weight_hh/);
+    assert.match(await page.getByTestId('workload-files').textContent(), /silero-vad-6\.2\.3-jit-16k\.safetensors/);
+    assert.match(page.url(), /workload=files/);
+    const cli = cliIn(path.resolve('public/samples'), run.cli);
+    assert.equal(cli.config.workload.files.shape.join('x'), '512x128');
+    assert.equal(run.passed, 'true');
+    assert.equal(cli.verdict.passed, true);
+    assert.equal(run.fingerprint, cli.fingerprint);
   }));
 
 for (const [name, viewport, colorScheme] of [

@@ -3,9 +3,11 @@
 //! real Ed25519).
 
 use crate::invalid;
-use crate::workload::{describe, SyntheticArgs};
+use crate::workload::{describe, print_files, WorkloadArgs};
+use lab_core::experiment::convergence::FileTensors;
 use lab_core::experiment::trust::{
-    parse_protocol, run, Behaviour, TrustConfig, TrustReport, FIELDS,
+    parse_protocol, parse_trust_phases, run_with_tensors, Behaviour, TrustConfig, TrustFaults,
+    TrustReport, FIELDS,
 };
 use lab_core::report::Execution;
 use lab_core::trust::bench::{Fixture, Measurement, Work};
@@ -69,11 +71,31 @@ pub struct TrustArgs {
     /// Also run the reference-semantics contrast model (clearly labelled).
     #[arg(long)]
     reference_contrast: bool,
-    /// The members' tensors: --workload finetune (default) or gaussian, and
-    /// the --ft-* parameters (no model files: Byzantine members derive their
-    /// tensors from the generator).
+    /// Partition phases, e.g. mod:2@1-20,halves@30-40 (shapes halves,
+    /// groups:K, mod:K, isolated:NODE, minority:M, bridge, asymmetric;
+    /// start-heal in rounds from 1), or none. A heal after --rounds-max is
+    /// allowed and fails the verdict.
+    #[arg(long, default_value = "none")]
+    phases: String,
+    /// Probability a message is lost (0 ≤ p < 1).
+    #[arg(long, default_value_t = 0.0)]
+    loss: f64,
+    /// Probability a message is delivered twice (0…1).
+    #[arg(long, default_value_t = 0.0)]
+    duplicate: f64,
+    /// Each message copy is delayed by 0…N rounds (0…64).
+    #[arg(long, default_value_t = 0)]
+    delay_max: u32,
+    /// Message faults apply in rounds 1 … N−1 (0: every round).
+    #[arg(long, default_value_t = 0)]
+    link_until: u32,
+    /// The members' tensors: --workload finetune (default) or gaussian and
+    /// the --ft-* parameters, or real weights (--weights A B … --tensor NAME
+    /// [--base FILE] [--rows S..E | --elements S..E]): member i contributes
+    /// file i mod F, and Byzantine members derive their poisoned tensors
+    /// from the files' tensors.
     #[command(flatten)]
-    workload: SyntheticArgs,
+    workload: WorkloadArgs,
     /// Print the schema-1 JSON report instead of a table.
     #[arg(long)]
     json: bool,
@@ -94,6 +116,17 @@ pub struct PcoBenchArgs {
 }
 
 impl TrustArgs {
+    /// The config and, with --weights, the loaded tensors; `Err` is the
+    /// exit code to stop with (2, the reason printed, or the common tensors
+    /// listed).
+    fn ready(&self) -> Result<(TrustConfig, Option<FileTensors>), ExitCode> {
+        let mut c = self.config().map_err(invalid)?;
+        let tensors = self
+            .workload
+            .ready(None::<&[_]>, &mut c, TrustConfig::validate)?;
+        Ok((c, tensors))
+    }
+
     fn config(&self) -> Result<TrustConfig, String> {
         let protocol = parse_protocol(&self.protocol).map_err(|e| format!("--protocol: {e}"))?;
         let mut c = TrustConfig {
@@ -111,27 +144,33 @@ impl TrustArgs {
             rounds_max: self.rounds_max,
             strategy: self.strategy.clone(),
             reference_contrast: self.reference_contrast,
+            faults: TrustFaults {
+                phases: parse_trust_phases(&self.phases).map_err(|e| format!("--phases: {e}"))?,
+                loss: self.loss,
+                duplicate: self.duplicate,
+                delay_max: self.delay_max,
+                link_until: self.link_until,
+            },
             ..TrustConfig::default()
         };
-        self.workload.apply(FIELDS, &mut c)?;
+        self.workload.synthetic.apply(FIELDS, &mut c)?;
         if let Some(fraction) = self.byzantine_fraction {
             let mix = Behaviour::parse_mix(&self.mix).map_err(|e| format!("--mix: {e}"))?;
             c.set_byzantine_fraction(fraction, &mix)
                 .map_err(|e| format!("--byzantine-fraction: {e}"))?;
         }
-        c.validate().map_err(|e| e.to_string())?;
         Ok(c)
     }
 }
 
 /// Runs `lab-cli trust`: exit 0 verdict holds, 1 fails, 2 invalid input.
 pub fn run_trust(args: &TrustArgs) -> ExitCode {
-    let config = match args.config() {
-        Ok(c) => c,
-        Err(reason) => return invalid(reason),
+    let (config, tensors) = match args.ready() {
+        Ok(ready) => ready,
+        Err(code) => return code,
     };
     let started = Instant::now();
-    let mut report = match run(&config) {
+    let mut report = match run_with_tensors(&config, tensors.as_ref()) {
         Ok(r) => r,
         Err(LabError::Config(e)) => return invalid(e),
         Err(e) => return invalid(e),
@@ -147,10 +186,20 @@ fn print_table(r: &TrustReport) {
         "Experiment E4 — trust: {} members ({} honest), {}, protocol {} (fan-out {}), strategy {}, seed {}",
         c.nodes, res.honest_nodes, describe(&c.workload, &c.finetune, c.dim), c.protocol.name(), c.fanout, c.strategy, c.seed
     );
+    print_files(&c.workload);
     println!(
         "Byzantine: {} equivocator, {} corrupter, {} forger, {} replayer, {} outsider, {} silent",
         c.equivocators, c.corrupters, c.forgers, c.replayers, c.outsiders, c.silent
     );
+    for i in c.fault_intervals() {
+        println!(
+            "fault: {} ({}) rounds {}…{}",
+            i.kind,
+            i.label,
+            i.start,
+            i.end.saturating_sub(1)
+        );
+    }
     println!(
         "rounds: honest nodes agreed after round {} ({} run, converged: {}); {} messages, {} operations and {} evidence records sent",
         res.rounds,

@@ -1,94 +1,170 @@
-//! `lab-cli trust` and `lab-cli pco-bench`: exit codes and JSON schema.
+//! `lab-cli trust` with faults and with model files: exit codes, flags
+//! recorded in the JSON report, and the shipped sample.
 
-use std::process::Command;
+use std::path::PathBuf;
+use std::process::{Command, Output};
 
-fn lab(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_lab-cli"))
+fn lab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lab-cli"))
         .args(args)
         .output()
-        .expect("lab-cli runs");
-    (
-        out.status.code().expect("exit code"),
-        String::from_utf8(out.stdout).expect("utf-8"),
-        String::from_utf8(out.stderr).expect("utf-8"),
-    )
+        .expect("lab-cli runs")
+}
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let mut all = args.to_vec();
+    all.push("--json");
+    let out = lab(&all);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("valid JSON")
+}
+
+fn sample(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../public/samples")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
 }
 
 #[test]
-fn trust_cli_exit_codes_and_json_schema() {
-    // Default run: verdict holds, schema-1 JSON.
-    let (code, out, err) = lab(&["trust", "--json"]);
-    assert_eq!(code, 0, "{err}");
-    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON report");
-    assert_eq!(v["schema"], 1);
-    assert_eq!(v["experiment"], "trust");
-    assert_eq!(v["verdict"]["passed"], true);
-    assert_eq!(v["fingerprint"].as_str().unwrap().len(), 64);
-    assert_eq!(v["config"]["nodes"], 10);
-    assert_eq!(v["results"]["false_accusations"], 0);
-    assert_eq!(v["results"]["max_trust_divergence"], 0.0);
-    assert_eq!(v["results"]["trust_roots"].as_array().unwrap().len(), 1);
-    assert!(v["results"]["drops"]["bad_signature"].as_u64().unwrap() > 0);
-    assert!(v["execution"]["total_ms"].as_f64().is_some());
-    // Same fingerprint on a second run.
-    let (_, out2, _) = lab(&["trust", "--json"]);
-    let v2: serde_json::Value = serde_json::from_str(&out2).unwrap();
-    assert_eq!(v["fingerprint"], v2["fingerprint"]);
+fn faults_are_flags_recorded_in_the_report_and_the_roots_still_agree() {
+    let small = ["trust", "--nodes", "8", "--dim", "4"];
+    let clean = json(&small);
+    assert_eq!(
+        clean["config"]["faults"]["phases"],
+        serde_json::json!([]),
+        "no faults"
+    );
+    let mut args = small.to_vec();
+    args.extend([
+        "--phases",
+        "mod:2@1-8",
+        "--loss",
+        "0.3",
+        "--duplicate",
+        "0.2",
+        "--delay-max",
+        "2",
+    ]);
+    let r = json(&args);
+    assert_eq!(r["verdict"]["passed"], true);
+    let f = &r["config"]["faults"];
+    assert_eq!(f["loss"], 0.3);
+    assert_eq!(f["delay_max"], 2);
+    assert_eq!(f["phases"][0]["heal"], 8);
+    assert_eq!(r["results"]["trust_roots"], clean["results"]["trust_roots"]);
+    assert_eq!(r["results"]["max_trust_divergence"], 0.0);
+    assert_ne!(r["fingerprint"], clean["fingerprint"]);
+    // The table lists the fault intervals.
+    let out = lab(&args);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("fault: partition (2 groups by i mod 2) rounds 1…7"),
+        "{text}"
+    );
+}
 
-    // Table output mentions the verdict and the fingerprint.
-    let (code, out, _) = lab(&["trust", "--nodes", "8", "--dim", "3"]);
-    assert_eq!(code, 0);
-    assert!(out.contains("fingerprint:"));
-    assert!(out.contains("false accusations:"));
-
-    // Verdict fails (1 round cannot converge): exit 1.
-    let (code, _, _) = lab(&["trust", "--rounds-max", "1"]);
-    assert_eq!(code, 1);
-
-    // Invalid input: exit 2 with a reason.
-    for bad in [
-        &["trust", "--nodes", "5"][..],
-        &["trust", "--protocol", "flood"],
-        &["trust", "--protocol", "all-pairs"],
-        &["trust", "--nodes", "0"],
-        &["trust", "--fanout", "10"],
-        &["trust", "--strategy", "nope"],
+#[test]
+fn a_partition_that_never_heals_exits_1_and_bad_fault_flags_exit_2() {
+    let out = lab(&[
+        "trust",
+        "--nodes",
+        "8",
+        "--dim",
+        "4",
+        "--rounds-max",
+        "20",
+        "--phases",
+        "halves@1-500",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("never reconnected"), "{text}");
+    for (flag, value, named) in [
+        ("--loss", "1", "loss"),
+        ("--duplicate", "1.5", "duplicate"),
+        ("--delay-max", "65", "delay_max"),
+        ("--phases", "isolated:99@1-3", "phases"),
+        ("--phases", "blob@1-3", "phases"),
+        ("--link-until", "1", "link_until"),
     ] {
-        let (code, _, err) = lab(bad);
-        assert_eq!(code, 2, "{bad:?}");
-        assert!(err.starts_with("lab-cli:"), "{bad:?}: {err}");
+        let out = lab(&["trust", "--nodes", "8", flag, value]);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains(named), "{flag} {value}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
     }
 }
 
 #[test]
-fn pco_bench_json_rows_are_labelled() {
-    let (code, out, err) = lab(&["pco-bench", "--seconds", "0.01", "--batch", "8", "--json"]);
-    assert_eq!(code, 0, "{err}");
-    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
-    assert_eq!(v["schema"], 1);
-    assert_eq!(v["experiment"], "pco-bench");
-    let rows = v["results"].as_array().unwrap();
-    for level in 0..4 {
-        for mode in ["single", "batch"] {
-            assert!(
-                rows.iter().any(|r| r["label"] == "Ed25519"
-                    && r["operation"] == "verify"
-                    && r["level"] == level
-                    && r["mode"] == mode),
-                "verify level {level} {mode}"
-            );
-        }
-    }
-    assert!(rows
-        .iter()
-        .any(|r| r["label"] == "Ed25519" && r["operation"] == "build"));
-    assert!(rows
-        .iter()
-        .all(|r| r["label"] == "Ed25519" || r["label"] == "no signature (comparison only)"));
-    assert!(rows.iter().all(|r| r["per_second"].as_f64().unwrap() > 0.0));
-    assert!(v["execution"]["total_ms"].as_f64().is_some());
-    let (code, _, _) = lab(&["pco-bench", "--seconds", "0"]);
-    assert_eq!(code, 2);
-    let (code, _, _) = lab(&["pco-bench", "--batch", "0"]);
-    assert_eq!(code, 2);
+fn the_shipped_sample_runs_as_trust_weights() {
+    let a = sample("silero-vad-6.2.3-16k.safetensors");
+    let b = sample("silero-vad-6.2.3-jit-16k.safetensors");
+    let args = [
+        "trust",
+        "--nodes",
+        "8",
+        "--weights",
+        &a,
+        &b,
+        "--tensor",
+        "lstm_cell.weight_hh",
+    ];
+    let r = json(&args);
+    assert_eq!(r["verdict"]["passed"], true, "{}", r["verdict"]);
+    let files = &r["config"]["workload"]["files"];
+    assert_eq!(files["tensor"], "lstm_cell.weight_hh");
+    assert_eq!(
+        files["files"][0]["name"],
+        "silero-vad-6.2.3-16k.safetensors"
+    );
+    assert_eq!(files["shape"], serde_json::json!([512, 128]));
+    assert_eq!(r["results"]["deviation_weighted"], 0.0);
+    assert_eq!(json(&args)["fingerprint"], r["fingerprint"]);
+    // The command the report gives names the files and the tensor.
+    let out = lab(&args[..args.len()]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("file 1: silero-vad-6.2.3-jit-16k.safetensors"),
+        "{text}"
+    );
+    // Without --tensor the common tensors are listed (exit 2).
+    let out = lab(&["trust", "--nodes", "8", "--weights", &a, &b]);
+    assert_eq!(out.status.code(), Some(2));
+    // More files than members is named.
+    let out = lab(&[
+        "trust",
+        "--nodes",
+        "3",
+        "--equivocators",
+        "0",
+        "--corrupters",
+        "0",
+        "--forgers",
+        "0",
+        "--replayers",
+        "0",
+        "--outsiders",
+        "0",
+        "--silent",
+        "0",
+        "--fanout",
+        "1",
+        "--weights",
+        &a,
+        &b,
+        &a,
+        &b,
+        "--tensor",
+        "lstm_cell.weight_hh",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("need at least 4 nodes"));
 }

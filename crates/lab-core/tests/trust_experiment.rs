@@ -2,7 +2,9 @@
 //! byte-identical honest trust roots, typed config errors.
 
 use lab_core::error::ConfigError;
-use lab_core::experiment::trust::{parse_protocol, run, Behaviour, TrustConfig, TrustReport};
+use lab_core::experiment::trust::{
+    parse_protocol, parse_trust_phases, run, Behaviour, TrustConfig, TrustFaults, TrustReport,
+};
 use lab_core::sim::Protocol;
 
 fn run_ok(c: &TrustConfig) -> TrustReport {
@@ -264,7 +266,7 @@ fn members_contribute_fine_tunes_by_default_or_gaussian_tensors() {
     assert_invariants(&rf);
     assert_invariants(&rg);
     assert_ne!(rf.results.resolved_digests, rg.results.resolved_digests);
-    // Model files cannot be used here; bad fine-tune parameters are typed errors.
+    // Bad fine-tune parameters are typed errors.
     assert!(matches!(
         TrustConfig {
             finetune: FineTuneParams {
@@ -282,4 +284,349 @@ fn members_contribute_fine_tunes_by_default_or_gaussian_tensors() {
     let (back, issues) = TrustConfig::from_query(&g.to_query());
     assert!(issues.is_empty(), "{issues:?}");
     assert_eq!(back, g);
+}
+
+#[test]
+fn run_observed_ticks_every_round_and_gives_the_same_report() {
+    use lab_core::experiment::trust::{run_observed, TrustTick};
+    use std::ops::ControlFlow;
+    let c = TrustConfig::default();
+    let mut ticks: Vec<TrustTick> = Vec::new();
+    let observed = run_observed(&c, &mut |t| {
+        ticks.push(t);
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    let plain = run_ok(&c);
+    assert_eq!(observed, plain);
+    assert_eq!(observed.fingerprint, plain.fingerprint);
+    assert_eq!(ticks.len() as u32, plain.results.rounds_run);
+    for (i, t) in ticks.iter().enumerate() {
+        assert_eq!(t.round, i as u32 + 1);
+        assert_eq!(t.rounds_max, c.rounds_max);
+        assert_eq!(t.honest, plain.results.honest_nodes);
+        assert!(t.evidence_everywhere <= t.evidence_known);
+    }
+    let last = ticks.last().unwrap();
+    assert_eq!(last.evidence_known as usize, plain.results.evidence.len());
+    assert_eq!(last.evidence_everywhere, last.evidence_known);
+    // Evidence held everywhere never shrinks.
+    assert!(ticks
+        .windows(2)
+        .all(|w| w[0].evidence_everywhere <= w[1].evidence_everywhere));
+    // Breaking stops the run at once, as a cancellation.
+    let mut seen = 0;
+    let err = run_observed(&c, &mut |_| {
+        seen += 1;
+        if seen == 2 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })
+    .unwrap_err();
+    assert!(matches!(err, lab_core::error::LabError::Cancelled), "{err}");
+    assert_eq!(seen, 2);
+}
+
+fn faults(phases: &str, loss: f64, duplicate: f64, delay_max: u32) -> TrustFaults {
+    TrustFaults {
+        phases: parse_trust_phases(phases).unwrap(),
+        loss,
+        duplicate,
+        delay_max,
+        link_until: 0,
+    }
+}
+
+fn latency(r: &TrustReport) -> Vec<Option<u32>> {
+    r.results
+        .detection
+        .iter()
+        .filter(|d| d.produces_evidence)
+        .map(|d| d.latency_rounds)
+        .collect()
+}
+
+fn assert_detected(r: &TrustReport) {
+    for d in r.results.detection.iter().filter(|d| d.produces_evidence) {
+        assert!(d.manifested, "{d:?}");
+        assert_eq!(d.detected_by, r.results.honest_nodes, "{d:?}");
+    }
+}
+
+#[test]
+fn honest_trust_roots_converge_byte_for_byte_under_loss_duplication_and_delay() {
+    let clean = run_ok(&TrustConfig::default());
+    for seed in [42u64, 7] {
+        let c = TrustConfig {
+            seed,
+            faults: faults("none", 0.3, 0.2, 2),
+            ..TrustConfig::default()
+        };
+        let r = run_ok(&c);
+        assert!(r.verdict.passed, "{:?}", r.verdict.checks);
+        assert_invariants(&r);
+        assert_detected(&r);
+        assert!(r.results.converged);
+        let fault_check = r.verdict.checks.last().unwrap();
+        assert_eq!(fault_check.name, "faults healed, then honest nodes agreed");
+        assert!(
+            fault_check.detail.contains(" lost, "),
+            "{}",
+            fault_check.detail
+        );
+        assert_eq!(
+            c.fault_intervals()[0].kind,
+            "messages",
+            "the report's config records the interval"
+        );
+        if seed == 42 {
+            // The same evidence, so the same trust root, as without faults.
+            assert_eq!(r.results.trust_roots, clean.results.trust_roots);
+            println!(
+                "detection latency (rounds): no faults {:?} in {} rounds; 30 % loss, 20 % duplication, delay ≤ 2: {:?} in {} rounds",
+                latency(&clean),
+                clean.results.rounds_run,
+                latency(&r),
+                r.results.rounds_run
+            );
+        }
+        // Deterministic.
+        assert_eq!(run_ok(&c).fingerprint, r.fingerprint);
+    }
+}
+
+#[test]
+fn a_partition_that_heals_ends_with_identical_honest_roots() {
+    let clean = run_ok(&TrustConfig::default());
+    for phases in ["mod:2@1-12", "halves@2-10", "bridge@1-8,isolated:0@9-14"] {
+        let c = TrustConfig {
+            faults: faults(phases, 0.1, 0.1, 1),
+            ..TrustConfig::default()
+        };
+        let r = run_ok(&c);
+        assert!(r.verdict.passed, "{phases}: {:?}", r.verdict.checks);
+        assert_invariants(&r);
+        assert_detected(&r);
+        assert_eq!(r.results.trust_roots, clean.results.trust_roots, "{phases}");
+        let heal = c.faults.healed_from();
+        assert!(
+            r.results.rounds >= heal,
+            "{phases}: agreed at {}",
+            r.results.rounds
+        );
+        println!(
+            "{phases} (+10 % loss/dup, delay ≤ 1): detection latency {:?}, agreed after round {} ({} run)",
+            latency(&r),
+            r.results.rounds,
+            r.results.rounds_run
+        );
+    }
+}
+
+#[test]
+fn a_partition_that_never_heals_fails_in_words() {
+    let c = TrustConfig {
+        rounds_max: 30,
+        faults: faults("halves@1-500", 0.0, 0.0, 0),
+        ..TrustConfig::default()
+    };
+    c.validate().unwrap();
+    let r = run_ok(&c);
+    assert!(!r.verdict.passed);
+    assert!(!r.results.converged);
+    assert_eq!(r.results.rounds_run, 30);
+    let check = r
+        .verdict
+        .checks
+        .iter()
+        .find(|ch| ch.name == "faults healed, then honest nodes agreed")
+        .unwrap();
+    assert!(!check.passed);
+    assert!(
+        check.detail.contains("never reconnected"),
+        "{}",
+        check.detail
+    );
+    assert!(check.detail.contains("round 500"), "{}", check.detail);
+}
+
+#[test]
+fn fault_parameters_round_trip_through_the_permalink_and_the_cli_command() {
+    let c = TrustConfig {
+        faults: TrustFaults {
+            link_until: 20,
+            ..faults("minority:2@3-9", 0.25, 0.5, 3)
+        },
+        ..TrustConfig::default()
+    };
+    c.validate().unwrap();
+    let (back, issues) = TrustConfig::from_query(&c.to_query());
+    assert!(issues.is_empty(), "{issues:?}");
+    assert_eq!(back, c);
+    assert!(c.cli_command().contains(
+        "--phases minority:2@3-9 --loss 0.25 --duplicate 0.5 --delay-max 3 --link-until 20"
+    ));
+    // A bad value is named, and its default used.
+    let mut q = c.to_query();
+    q.push(("phases".into(), "isolated:99@1-3".into()));
+    q.push(("loss".into(), "1.5".into()));
+    let (back, issues) = TrustConfig::from_query(&q);
+    let keys: Vec<&str> = issues.iter().map(|i| i.key.as_str()).collect();
+    assert_eq!(keys, ["loss", "phases"], "{issues:?}");
+    assert!(back.faults.phases.is_empty());
+    assert_eq!(back.faults.loss, 0.25, "the link's earlier valid loss");
+    assert_eq!(back.faults.delay_max, 3);
+    // Typed errors name the field.
+    let err = TrustConfig {
+        faults: faults("none", 0.0, 1.5, 0),
+        ..TrustConfig::default()
+    }
+    .validate()
+    .unwrap_err();
+    assert!(err.to_string().starts_with("duplicate"), "{err}");
+    assert!(matches!(
+        TrustConfig {
+            faults: faults("none", 0.0, 0.0, 99),
+            ..TrustConfig::default()
+        }
+        .validate(),
+        Err(ConfigError::OutOfRange {
+            name: "delay_max",
+            ..
+        })
+    ));
+}
+
+/// A safetensors file of F32 tensors (8-byte LE header length, JSON header
+/// padded to 8 bytes, data back to back).
+fn safetensors(tensors: &[(&str, &[usize], &[f32])]) -> Vec<u8> {
+    let mut entries = Vec::new();
+    let mut data = Vec::new();
+    for (name, shape, values) in tensors {
+        let start = data.len();
+        data.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+        entries.push(format!(
+            "\"{name}\":{{\"dtype\":\"F32\",\"shape\":{shape:?},\"data_offsets\":[{start},{}]}}",
+            data.len()
+        ));
+    }
+    let mut header = format!("{{{}}}", entries.join(","));
+    while header.len() % 8 != 0 {
+        header.push(' ');
+    }
+    let mut out = (header.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(&data);
+    out
+}
+
+fn model_file(k: f32) -> Vec<u8> {
+    let w: Vec<f32> = (0..12).map(|i| i as f32 * 0.25 + k).collect();
+    safetensors(&[("layer.weight", &[4, 3], &w)])
+}
+
+#[test]
+fn members_contribute_model_files_and_honest_nodes_resolve_the_honest_only_merge() {
+    use lab_core::experiment::convergence::{load_files, WorkloadKind};
+    use lab_core::experiment::trust::run_with_tensors;
+    use lab_core::loader::Limits;
+    use lab_core::strategy::{merge_by_name, MergeInputs, Params};
+    let bytes = [model_file(0.0), model_file(1.0), model_file(-0.5)];
+    let names = ["ft-a.safetensors", "ft-b.safetensors", "ft-c.safetensors"];
+    let files: Vec<(&str, &[u8])> = names
+        .iter()
+        .zip(&bytes)
+        .map(|(n, b)| (*n, b.as_slice()))
+        .collect();
+    let (workload, tensors) = load_files(&files, None, "layer.weight", None, &Limits::CLI).unwrap();
+    let c = TrustConfig {
+        workload: WorkloadKind::Files(workload.clone()),
+        ..TrustConfig::default()
+    };
+    c.validate().unwrap();
+    assert!(c.cli_command().contains(
+        " --weights ft-a.safetensors ft-b.safetensors ft-c.safetensors --tensor layer.weight"
+    ));
+    let r = run_with_tensors(&c, Some(&tensors)).unwrap();
+    assert!(r.verdict.passed, "{:?}", r.verdict.checks);
+    assert_invariants(&r);
+    assert_detected(&r);
+    assert_eq!(r.config.workload, WorkloadKind::Files(workload));
+    assert_eq!(r.results.deviation_weighted, 0.0);
+    assert!(
+        r.results.deviation_unweighted > 0.0,
+        "poison entered the plain merge"
+    );
+    // The honest-only merge of the file tensors, computed here: every
+    // member with legitimate content (node i contributes file i mod 3).
+    let legit: Vec<u32> = r
+        .results
+        .members
+        .iter()
+        .filter(|m| {
+            matches!(
+                m.behaviour,
+                Behaviour::Honest | Behaviour::Replayer | Behaviour::Silent
+            )
+        })
+        .map(|m| m.node)
+        .collect();
+    assert_eq!(legit.len() as u32, r.results.reference_members);
+    let ids: Vec<String> = legit.iter().map(|i| format!("m{i:05}")).collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let ts: Vec<&lab_core::Tensor> = legit
+        .iter()
+        .map(|&i| &tensors.contributions[i as usize % 3])
+        .collect();
+    let base = lab_core::Tensor::zeros(&[4, 3]).unwrap();
+    let expected = merge_by_name(
+        "weight_average",
+        &MergeInputs {
+            ids: &ids,
+            tensors: &ts,
+            weights: &vec![1.0; ids.len()],
+            base: Some(&base),
+            seed: c.seed,
+            tensor_key: "",
+        },
+        &Params::new(),
+    )
+    .unwrap();
+    assert_eq!(r.results.resolved_digests, vec![expected.digest().to_hex()]);
+    // Deterministic, and with faults too.
+    assert_eq!(
+        run_with_tensors(&c, Some(&tensors)).unwrap().fingerprint,
+        r.fingerprint
+    );
+    let faulty = TrustConfig {
+        faults: faults("mod:2@1-6", 0.2, 0.1, 1),
+        ..c.clone()
+    };
+    let rf = run_with_tensors(&faulty, Some(&tensors)).unwrap();
+    assert!(rf.verdict.passed, "{:?}", rf.verdict.checks);
+    assert_eq!(rf.results.resolved_digests, r.results.resolved_digests);
+    // Without the tensors, or with other ones: an error in words.
+    let err = run(&c).unwrap_err().to_string();
+    assert!(err.contains("load the files first"), "{err}");
+    let mut other = tensors.clone();
+    other.contributions.swap(0, 1);
+    let err = run_with_tensors(&c, Some(&other)).unwrap_err().to_string();
+    assert!(err.contains("ft-a.safetensors"), "{err}");
+    // Fewer members than files: named.
+    let few = TrustConfig {
+        nodes: 3,
+        equivocators: 0,
+        corrupters: 0,
+        forgers: 0,
+        replayers: 0,
+        outsiders: 0,
+        silent: 1,
+        fanout: 1,
+        ..c.clone()
+    };
+    assert!(few.validate().is_ok());
+    let two = TrustConfig { nodes: 2, ..few };
+    assert!(two.validate().is_err());
 }

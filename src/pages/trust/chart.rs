@@ -6,6 +6,7 @@
 
 use crate::chart::esc;
 use lab_core::experiment::trust::{Behaviour, ReferenceContrast, TrustResults};
+use lab_core::sim::faults::FaultInterval;
 use lab_core::trust::REJECT_THRESHOLD;
 use std::fmt::Write;
 
@@ -129,7 +130,10 @@ fn legend(s: &mut String, top: f64, entries: &[(String, &str, bool)]) -> f64 {
 /// Chart 1: the share of honest nodes holding each evidence record after
 /// each round (0 before round 1), coloured by kind, with the round after
 /// which the honest nodes agreed.
-pub fn detection_svg(r: &TrustResults) -> String {
+///
+/// The run's fault intervals (partitions, message faults; rounds from 1,
+/// end exclusive) are shaded behind the lines.
+pub fn detection_svg_shaded(r: &TrustResults, faults: &[FaultInterval]) -> String {
     let rounds = r.per_round.len() as u32;
     let mut kinds: Vec<(String, usize)> = Vec::new();
     for e in r.evidence.iter().take(EVIDENCE_LINES_MAX) {
@@ -170,6 +174,29 @@ pub fn detection_svg(r: &TrustResults) -> String {
         );
     }
     axis_title(&mut s, "round");
+    for f in faults {
+        // Round k is drawn from x(k − 1) to x(k).
+        let start = f.start.saturating_sub(1).min(rounds);
+        let end = f.end.saturating_sub(1).min(rounds);
+        if end <= start {
+            continue;
+        }
+        let (x1, x2) = (x_plot(start as f64, span), x_plot(end as f64, span));
+        let colour = if f.kind == "partition" {
+            "#e69f00"
+        } else {
+            "#56b4e9"
+        };
+        let _ = write!(
+            s,
+            r#"<rect class="fault" x="{x1:.1}" y="{TOP}" width="{:.1}" height="{PLOT_HEIGHT}" fill="{colour}" fill-opacity="0.15"><title>{}: {} (rounds {}…{})</title></rect>"#,
+            x2 - x1,
+            esc(&f.kind),
+            esc(&f.label),
+            f.start,
+            f.end.saturating_sub(1)
+        );
+    }
     if r.converged && r.rounds <= rounds {
         let x = x_plot(r.rounds as f64, span);
         let _ = write!(
@@ -410,7 +437,7 @@ mod tests {
         };
         let report = run(&config).unwrap();
         let r = &report.results;
-        let detect = detection_svg(r);
+        let detect = detection_svg_shaded(r, &[]);
         well_formed(&detect);
         assert_eq!(detect.matches("<polyline").count(), r.evidence.len());
         let trust = trust_svg(r);
@@ -434,7 +461,7 @@ mod tests {
             ..TrustConfig::default()
         };
         let report = run(&config).unwrap();
-        let svg = detection_svg(&report.results);
+        let svg = detection_svg_shaded(&report.results, &[]);
         well_formed(&svg);
         assert!(svg.contains("No evidence records"));
     }

@@ -328,7 +328,7 @@ pub static FIELDS: &[Field<PartitionConfig>] = workload_fields![PartitionConfig;
 /// compact formats this reads exactly the bytes the derived `Serialize`
 /// writes (start, heal, the shape's name, then its one field if it has one),
 /// so encodings — and report fingerprints — are unchanged.
-mod phases_de {
+pub(crate) mod phases_de {
     use crate::sim::faults::{PartitionPhase, PartitionShape};
     use serde::de::{self, Deserializer, SeqAccess, Visitor};
     use serde::Deserialize;

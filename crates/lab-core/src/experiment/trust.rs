@@ -42,14 +42,19 @@
 //! Pure: no clock, no I/O, no threads; every choice comes from the seed.
 
 use super::convergence::{
-    impl_has_workload, validate_workload, FineTuneParams, HasWorkload, Synthetic, WorkloadKind,
+    impl_has_workload, validate_workload, ConvergenceConfig, FileTensors, FineTuneParams,
+    HasWorkload, Synthetic, Workload, WorkloadKind,
 };
-use super::params::{check_fanout, range, workload_fields, Field, QueryIssue};
+use super::params::{check_fanout, parse_f64, range, workload_fields, Field, QueryIssue};
+use super::partition::{format_phases, parse_phases, PHASES_MAX};
 use crate::crdt::{ConflictPolicy, Contribution, ContributionSet, Dot, Hlc, Row, VersionVector};
 use crate::error::{ConfigError, LabError};
 use crate::hash::Digest;
 use crate::report::{Check, Report, Verdict};
 use crate::rng::{Purpose, Stream};
+use crate::sim::faults::{
+    FaultInterval, FaultPlan, LinkFate, LinkFaults, PartitionPhase, PhaseLayout, DELAY_ROUNDS_MAX,
+};
 use crate::sim::{Protocol, Schedule};
 use crate::strategy::{self, merge_by_name, MergeInputs, Params};
 use crate::tensor::Tensor;
@@ -62,6 +67,7 @@ use crate::trust::{
 use crate::workload::model_id;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 /// Experiment name used in reports, URLs and the CLI.
@@ -160,6 +166,124 @@ impl Behaviour {
     }
 }
 
+/// The faults of a trust run, from the simulator's fault vocabulary
+/// ([`crate::sim::faults`]): partition phases (written as in the partition
+/// experiment, [`parse_phases`]) and per-link message loss, duplication and
+/// delay from seeded streams. None by default.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrustFaults {
+    /// Partition phases (`mod:2@1-20`, …); a message that crosses an active
+    /// partition is lost, and peers are chosen among the reachable nodes.
+    #[serde(deserialize_with = "super::partition::phases_de::deserialize")]
+    pub phases: Vec<PartitionPhase>,
+    /// Probability a message is lost.
+    pub loss: f64,
+    /// Probability a message is delivered twice.
+    pub duplicate: f64,
+    /// Each copy is delayed by a uniform 0…delay_max rounds (reordering).
+    pub delay_max: u32,
+    /// Message faults apply in rounds 1 … link_until − 1 (0: every round).
+    pub link_until: u32,
+}
+
+impl TrustFaults {
+    /// Whether nothing goes wrong (the default).
+    pub fn is_none(&self) -> bool {
+        *self == TrustFaults::default()
+    }
+
+    fn has_link(&self) -> bool {
+        self.loss > 0.0 || self.duplicate > 0.0 || self.delay_max > 0
+    }
+
+    /// The fault plan these settings describe for a run of `rounds_max`
+    /// rounds (rounds numbered from 1).
+    pub fn plan(&self, rounds_max: u32) -> FaultPlan {
+        let link = self.has_link().then(|| LinkFaults {
+            start: 1,
+            end: if self.link_until == 0 {
+                rounds_max + 1
+            } else {
+                self.link_until
+            },
+            loss: self.loss,
+            duplicate: self.duplicate,
+            delay_max: self.delay_max,
+        });
+        FaultPlan {
+            partitions: self.phases.clone(),
+            link,
+            ..FaultPlan::default()
+        }
+    }
+
+    /// The round from which every partition has healed (1: none).
+    pub fn healed_from(&self) -> u32 {
+        self.phases.iter().map(|p| p.heal).max().unwrap_or(1)
+    }
+
+    /// Checks every setting; errors name the parameter.
+    pub fn validate(&self, nodes: u32, rounds_max: u32) -> Result<(), ConfigError> {
+        if !(self.loss.is_finite() && (0.0..1.0).contains(&self.loss)) {
+            return Err(ConfigError::Invalid(format!(
+                "loss: probability {} must be at least 0 and below 1",
+                self.loss
+            )));
+        }
+        if !(self.duplicate.is_finite() && (0.0..=1.0).contains(&self.duplicate)) {
+            return Err(ConfigError::Invalid(format!(
+                "duplicate: probability {} must be at least 0 and at most 1",
+                self.duplicate
+            )));
+        }
+        range(
+            "delay_max",
+            self.delay_max as u64,
+            0,
+            DELAY_ROUNDS_MAX as u64,
+        )?;
+        range(
+            "link_until",
+            self.link_until as u64,
+            0,
+            ROUNDS_MAX as u64 + 1,
+        )?;
+        if self.link_until == 1 {
+            return Err(ConfigError::Invalid(
+                "link_until: message faults must last at least one round (2 or more; 0 for every round)".into(),
+            ));
+        }
+        if self.phases.len() > PHASES_MAX {
+            return Err(ConfigError::Invalid(format!(
+                "phases: at most {PHASES_MAX} partition phases, got {}",
+                self.phases.len()
+            )));
+        }
+        self.plan(rounds_max)
+            .validate(nodes)
+            .map_err(|e| ConfigError::Invalid(format!("phases: {e}")))
+    }
+}
+
+/// Reads `phases` as the partition experiment writes them; `none` or
+/// nothing is no partition.
+pub fn parse_trust_phases(text: &str) -> Result<Vec<PartitionPhase>, ConfigError> {
+    match text.trim() {
+        "" | "none" => Ok(Vec::new()),
+        t => parse_phases(t),
+    }
+}
+
+/// Writes phases for [`parse_trust_phases`] (`none` when there are none).
+pub fn format_trust_phases(phases: &[PartitionPhase]) -> String {
+    if phases.is_empty() {
+        "none".into()
+    } else {
+        format_phases(phases)
+    }
+}
+
 /// The full configuration of a trust run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -185,12 +309,14 @@ pub struct TrustConfig {
     /// Also run the *reference semantics* contrast model (0.5 default,
     /// homeostasis) and report its divergence, clearly labelled.
     pub reference_contrast: bool,
-    /// What the members contribute: `fine-tune` (default) or `gaussian`
-    /// (model files are not supported: Byzantine members derive their
-    /// poisoned tensors from the generator).
+    /// What the members contribute: `fine-tune` (default), `gaussian`, or
+    /// model files (member `i` contributes file `i mod F`; Byzantine
+    /// members derive their poisoned tensors from the files' tensors).
     pub workload: WorkloadKind,
     /// Parameters of the fine-tune workload (ignored otherwise).
     pub finetune: FineTuneParams,
+    /// Partitions and message faults (none by default).
+    pub faults: TrustFaults,
 }
 
 impl_has_workload!(TrustConfig);
@@ -216,6 +342,7 @@ impl Default for TrustConfig {
             reference_contrast: false,
             workload: WorkloadKind::default(),
             finetune: FineTuneParams::default(),
+            faults: TrustFaults::default(),
         }
     }
 }
@@ -312,6 +439,12 @@ impl TrustConfig {
 
     /// Checks every field against its limit.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_base()?;
+        self.faults.validate(self.nodes, self.rounds_max)
+    }
+
+    /// [`TrustConfig::validate`] without the faults.
+    fn validate_base(&self) -> Result<(), ConfigError> {
         range(
             "nodes",
             self.nodes as u64,
@@ -335,12 +468,6 @@ impl TrustConfig {
         )?;
         if strategy::find(&self.strategy).is_none() {
             return Err(ConfigError::UnknownStrategy(self.strategy.clone()));
-        }
-        if self.workload.files().is_some() {
-            return Err(ConfigError::Invalid(
-                "the trust experiment generates its tensors: use the gaussian or finetune workload"
-                    .into(),
-            ));
         }
         validate_workload(&self.workload, &self.finetune, self.nodes, self.dim)
     }
@@ -372,7 +499,30 @@ impl TrustConfig {
             } else {
                 ""
             }
-        ) + &self.workload_flags()
+        ) + &self.fault_flags()
+            + &self.workload_flags()
+    }
+
+    /// The `lab-cli` flags of the faults (none without faults).
+    fn fault_flags(&self) -> String {
+        let f = &self.faults;
+        let mut out = String::new();
+        if !f.phases.is_empty() {
+            out += &format!(" --phases {}", format_phases(&f.phases));
+        }
+        if f.has_link() || f.link_until != 0 {
+            out += &format!(
+                " --loss {} --duplicate {} --delay-max {} --link-until {}",
+                f.loss, f.duplicate, f.delay_max, f.link_until
+            );
+        }
+        out
+    }
+
+    /// Every fault interval (partitions, message faults), for the report
+    /// and chart shading; rounds numbered from 1.
+    pub fn fault_intervals(&self) -> Vec<FaultInterval> {
+        self.faults.plan(self.rounds_max).intervals()
     }
 }
 
@@ -385,9 +535,37 @@ impl TrustConfig {
     /// Reads a config from URL query pairs. Unknown keys are ignored; every
     /// invalid value falls back to its default and is reported.
     pub fn from_query(pairs: &[(String, String)]) -> (TrustConfig, Vec<QueryIssue>) {
-        super::params::from_query(pairs, FIELDS, TrustConfig::validate)
+        let (mut config, mut issues) =
+            super::params::from_query(pairs, FIELDS, TrustConfig::validate_base);
+        // Then the faults (they depend on the node count): the parameter at
+        // fault is named and reset to its default.
+        let defaults = TrustConfig::default();
+        for _ in 0..FAULT_KEYS.len() {
+            let Err(err) = config.faults.validate(config.nodes, config.rounds_max) else {
+                break;
+            };
+            let message = err.to_string();
+            let key = FAULT_KEYS
+                .into_iter()
+                .find(|k| message.starts_with(k))
+                .unwrap_or("phases");
+            let field = FIELDS.iter().find(|f| f.key == key).expect("a fault field");
+            let bad = field.get(&config);
+            field
+                .set(&mut config, &field.get(&defaults))
+                .expect("defaults are valid");
+            issues.push(QueryIssue {
+                key: key.into(),
+                value: bad,
+                message: format!("{message}; default used"),
+            });
+        }
+        (config, issues)
     }
 }
+
+/// The query keys of the faults.
+pub const FAULT_KEYS: [&str; 5] = ["phases", "loss", "duplicate", "delay_max", "link_until"];
 
 /// The URL/CLI fields of the config, in display order.
 pub static FIELDS: &[Field<TrustConfig>] = workload_fields![TrustConfig;
@@ -434,7 +612,53 @@ pub static FIELDS: &[Field<TrustConfig>] = workload_fields![TrustConfig;
             Ok(())
         },
     ),
+    Field::text(
+        "phases",
+        |c| format_trust_phases(&c.faults.phases),
+        |c, v| {
+            c.faults.phases = parse_trust_phases(v)?;
+            Ok(())
+        },
+    ),
+    Field::text(
+        "loss",
+        |c| c.faults.loss.to_string(),
+        |c, v| parse_probability("loss", v, false).map(|x| c.faults.loss = x),
+    ),
+    Field::text(
+        "duplicate",
+        |c| c.faults.duplicate.to_string(),
+        |c, v| parse_probability("duplicate", v, true).map(|x| c.faults.duplicate = x),
+    ),
+    Field::u32(
+        "delay_max",
+        |c| c.faults.delay_max,
+        |c, v| c.faults.delay_max = v,
+    ),
+    Field::u32(
+        "link_until",
+        |c| c.faults.link_until,
+        |c, v| c.faults.link_until = v,
+    ),
 ];
+
+/// A probability in `[0, 1]` (`[0, 1)` when `one` is false).
+fn parse_probability(name: &str, v: &str, one: bool) -> Result<f64, ConfigError> {
+    let p = parse_f64(v)?;
+    let ok = if one {
+        (0.0..=1.0).contains(&p)
+    } else {
+        (0.0..1.0).contains(&p)
+    };
+    if ok {
+        Ok(p)
+    } else {
+        Err(ConfigError::Invalid(format!(
+            "{name} probability {p} must be at least 0 and {}",
+            if one { "at most 1" } else { "below 1" }
+        )))
+    }
+}
 
 // ---------------------------------------------------------------------------
 // Results
@@ -631,6 +855,44 @@ struct Counters {
     pcos_quarantined: u64,
 }
 
+/// Most delayed messages in flight at once.
+const IN_FLIGHT_MAX: usize = 1 << 22;
+
+/// What the faults did to the messages sent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct FaultCounters {
+    /// Lost because they crossed an active partition.
+    partitioned: u64,
+    /// Lost on the link.
+    lost: u64,
+    /// Delivered twice.
+    duplicated: u64,
+    /// Copies delivered one or more rounds late.
+    delayed: u64,
+}
+
+/// The peers `node` contacts in round `r` while `layout` is active:
+/// `fanout` distinct nodes ≠ itself among those it can reach (fewer if
+/// fewer are reachable), drawn as the simulator's executor draws them.
+fn peers_within(layout: &PhaseLayout, schedule: &Schedule, r: u32, node: u32) -> Vec<u32> {
+    let targets = layout.targets(node);
+    let me = targets
+        .binary_search(&node)
+        .ok()
+        .map_or(targets.len() as u32, |i| i as u32);
+    let available = targets.len() as u32 - u32::from((me as usize) < targets.len());
+    let k = schedule.fanout.min(available);
+    let mut s = Stream::new(
+        schedule.seed,
+        Purpose::Peers,
+        &[schedule.ordering as u64, r as u64, node as u64],
+    );
+    s.distinct_excluding(targets.len() as u32, k, me)
+        .into_iter()
+        .map(|i| targets[i as usize])
+        .collect()
+}
+
 fn item(
     op: SignedOp,
     pco: Option<PcoBundle>,
@@ -644,11 +906,77 @@ fn item(
     })
 }
 
-/// A Byzantine tensor: version `version` of `node`'s contribution, scaled.
-fn poisoned(synth: &Synthetic, node: u32, version: u32) -> Tensor {
-    let t = synth.tensor(node, version);
-    let data = t.data().iter().map(|x| x * POISON_SCALE + 1.0).collect();
-    t.with_data(data)
+/// Where the members' tensors come from: the synthetic generator, or the
+/// model files (node `i` contributes file `i mod F`, as in the other
+/// experiments; checked against the digests the config records).
+enum Source {
+    Synthetic(Synthetic),
+    /// The checked file workload and the node count.
+    Files(Workload, u32),
+}
+
+impl Source {
+    fn new(config: &TrustConfig, tensors: Option<&FileTensors>) -> Result<Source, LabError> {
+        if config.workload.files().is_none() {
+            return Ok(Source::Synthetic(config.generator()?));
+        }
+        let gossip = ConvergenceConfig {
+            nodes: config.nodes,
+            dim: config.dim,
+            orderings: 1,
+            protocol: config.protocol,
+            fanout: config.fanout,
+            strategy: config.strategy.clone(),
+            seed: config.seed,
+            rounds_max: config.rounds_max,
+            workload: config.workload.clone(),
+            finetune: config.finetune,
+            ..ConvergenceConfig::default()
+        };
+        Ok(Source::Files(
+            Workload::for_run(&gossip, &FaultPlan::default(), tensors)?,
+            config.nodes,
+        ))
+    }
+
+    /// A legitimate contribution: `node`'s first version.
+    fn honest(&self, node: u32) -> Tensor {
+        match self {
+            Source::Synthetic(s) => s.tensor(node, 1),
+            Source::Files(w, _) => w.node_tensor(node).clone(),
+        }
+    }
+
+    /// A Byzantine tensor: version `version` of `node`'s contribution,
+    /// scaled (so that its effect is visible). With model files: the
+    /// tensor of file `node mod F` (`node` may be a Sybil id beyond the
+    /// roster), scaled, plus the version (so the versions differ).
+    fn poisoned(&self, node: u32, version: u32) -> Tensor {
+        match self {
+            Source::Synthetic(s) => {
+                let t = s.tensor(node, version);
+                let data = t.data().iter().map(|x| x * POISON_SCALE + 1.0).collect();
+                t.with_data(data)
+            }
+            Source::Files(w, nodes) => {
+                let t = w.node_tensor(node % nodes);
+                let data = t
+                    .data()
+                    .iter()
+                    .map(|x| x * POISON_SCALE + version as f64)
+                    .collect();
+                t.with_data(data)
+            }
+        }
+    }
+
+    /// The base model (all zeros for model files without a base).
+    fn base(&self) -> Tensor {
+        match self {
+            Source::Synthetic(s) => s.base(),
+            Source::Files(w, _) => w.base_tensor().clone(),
+        }
+    }
 }
 
 fn body(node: u32, id: &str, version: u32, tensor: Digest, counter: u64, time: u64) -> OpBody {
@@ -687,10 +1015,55 @@ fn assign_roles(c: &TrustConfig) -> Vec<Behaviour> {
     roles
 }
 
-/// Runs the trust experiment.
+/// What a trust run reports after each round (see [`run_observed`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustTick {
+    /// The round just simulated (1-based).
+    pub round: u32,
+    /// The round limit (the run may stop earlier, once honest nodes agree).
+    pub rounds_max: u32,
+    /// Honest nodes.
+    pub honest: u32,
+    /// Distinct evidence records at least one honest node holds.
+    pub evidence_known: u32,
+    /// Of those, the records every honest node holds.
+    pub evidence_everywhere: u32,
+}
+
+/// Runs the trust experiment (synthetic workloads; see
+/// [`run_with_tensors`] for model files).
 pub fn run(config: &TrustConfig) -> Result<TrustReport, LabError> {
+    run_observed_with(config, None, &mut |_| ControlFlow::Continue(()))
+}
+
+/// Runs the trust experiment on the tensors of a model-file workload
+/// (loaded from the files the config records, checked against their
+/// digests); `None` for synthetic workloads.
+pub fn run_with_tensors(
+    config: &TrustConfig,
+    tensors: Option<&FileTensors>,
+) -> Result<TrustReport, LabError> {
+    run_observed_with(config, tensors, &mut |_| ControlFlow::Continue(()))
+}
+
+/// [`run`], calling `observe` after every simulated round (so a caller can
+/// show progress); the report is the one [`run`] returns. When `observe`
+/// breaks, the run stops there with [`LabError::Cancelled`].
+pub fn run_observed(
+    config: &TrustConfig,
+    observe: &mut dyn FnMut(TrustTick) -> ControlFlow<()>,
+) -> Result<TrustReport, LabError> {
+    run_observed_with(config, None, observe)
+}
+
+/// [`run_observed`] with the tensors of a model-file workload.
+pub fn run_observed_with(
+    config: &TrustConfig,
+    tensors: Option<&FileTensors>,
+    observe: &mut dyn FnMut(TrustTick) -> ControlFlow<()>,
+) -> Result<TrustReport, LabError> {
     config.validate()?;
-    let synth = config.generator()?;
+    let synth = Source::new(config, tensors)?;
     let n = config.nodes;
     let roles = assign_roles(config);
     let honest: Vec<usize> = (0..n as usize)
@@ -719,7 +1092,7 @@ pub fn run(config: &TrustConfig) -> Result<TrustReport, LabError> {
         let mid = model_id(i32_);
         match role {
             Behaviour::Honest | Behaviour::Replayer | Behaviour::Silent => {
-                let t = synth.tensor(i32_, 1);
+                let t = synth.honest(i32_);
                 let c = Contribution::new(
                     &mid,
                     1,
@@ -750,8 +1123,8 @@ pub fn run(config: &TrustConfig) -> Result<TrustReport, LabError> {
                 contributions.insert(i32_, (c, t));
             }
             Behaviour::Equivocator => {
-                let a = synth.tensor(i32_, 1);
-                let b = poisoned(&synth, i32_, 2);
+                let a = synth.honest(i32_);
+                let b = synth.poisoned(i32_, 2);
                 for (k, t) in [a, b].into_iter().enumerate() {
                     let ob = body(i32_, &mid, 1, t.digest(), k as u64 + 1, k as u64 + 1);
                     let att = TensorAttestation::sign_unchecked(&signer, &ob, &t.canonical_bytes());
@@ -760,8 +1133,8 @@ pub fn run(config: &TrustConfig) -> Result<TrustReport, LabError> {
                 }
             }
             Behaviour::Corrupter => {
-                let x = synth.tensor(i32_, 1);
-                let y = poisoned(&synth, i32_, 2);
+                let x = synth.honest(i32_);
+                let y = synth.poisoned(i32_, 2);
                 let ob = body(i32_, &mid, 1, x.digest(), 1, 1);
                 let att = TensorAttestation::sign_unchecked(&signer, &ob, &y.canonical_bytes());
                 let op = SignedOp::sign_unchecked(&signer, ob);
@@ -770,8 +1143,8 @@ pub fn run(config: &TrustConfig) -> Result<TrustReport, LabError> {
             Behaviour::Forger => {
                 // Claims to be the victim: a higher version of its model.
                 let vid = model_id(victim);
-                let y = poisoned(&synth, i32_, 3);
-                let z = poisoned(&synth, i32_, 4);
+                let y = synth.poisoned(i32_, 3);
+                let z = synth.poisoned(i32_, 4);
                 let f1 = SignedOp::sign_unchecked(&signer, body(victim, &vid, 2, y.digest(), 2, 2));
                 let f2 = SignedOp::sign_unchecked(&signer, body(victim, &vid, 2, z.digest(), 3, 2));
                 node.junk.push(Evidence::equivocation(
@@ -796,7 +1169,7 @@ pub fn run(config: &TrustConfig) -> Result<TrustReport, LabError> {
                         chunk.copy_from_slice(&s.next_u64().to_le_bytes());
                     }
                     let sybil = Identity::from_secret(sid, secret);
-                    let t = poisoned(&synth, sid, 2);
+                    let t = synth.poisoned(sid, 2);
                     let ob = body(sid, &format!("sybil-{sid:05}"), 1, t.digest(), 1, 1);
                     let mut frontier = LogFrontier::new();
                     frontier.push(&ob.digest());
@@ -858,36 +1231,94 @@ pub fn run(config: &TrustConfig) -> Result<TrustReport, LabError> {
     let pushes = matches!(config.protocol, Protocol::Push | Protocol::PushPull);
     let pulls = matches!(config.protocol, Protocol::Pull | Protocol::PushPull);
 
+    // Faults: partition layouts and per-link fates, by 1-based round.
+    let plan = config.faults.plan(config.rounds_max);
+    let layouts: Vec<PhaseLayout> = plan
+        .partitions
+        .iter()
+        .enumerate()
+        .map(|(k, p)| PhaseLayout::new(p, k as u32, n, config.seed))
+        .collect();
+    let healed_from = config.faults.healed_from();
+    // Messages in flight: due round → (destination, message), in send order.
+    let mut in_flight: BTreeMap<u32, Vec<(usize, Message)>> = BTreeMap::new();
+    let mut in_flight_count = 0usize;
+    let mut fk = FaultCounters::default();
+
     for r in 0..config.rounds_max {
         let round = r + 1;
+        // The partition active this round, if any (the first listed wins).
+        let phase = layouts.iter().find(|l| l.active(round));
         // Compose every message from the states at the start of the round.
         let mut inbox: Vec<Vec<Message>> = (0..n).map(|_| Vec::new()).collect();
+        for (to, m) in in_flight.remove(&round).unwrap_or_default() {
+            in_flight_count -= 1;
+            inbox[to].push(m);
+        }
         let messages_before = k.messages;
         for s in 0..n {
-            for p in schedule.peers(r, s) {
+            let peers = match phase {
+                None => schedule.peers(r, s),
+                Some(layout) => peers_within(layout, &schedule, r, s),
+            };
+            for p in peers {
                 let mut pairs = Vec::with_capacity(2);
                 if pushes {
-                    pairs.push((s as usize, p as usize));
+                    pairs.push((s as usize, p as usize, 0u64));
                 }
                 if pulls {
-                    pairs.push((p as usize, s as usize));
+                    pairs.push((p as usize, s as usize, 1u64));
                 }
-                for (from, to) in pairs {
+                for (from, to, direction) in pairs {
                     if let Some(m) = compose(&nodes, from, to, r, sends[from]) {
                         sends[from] += 1;
-                        if roles[from].produces_evidence() && is_relay(roles[to]) {
-                            injected.extend(m.0.iter().map(|it| it.digest));
+                        k.messages += 1;
+                        k.ops_sent += m.0.len() as u64;
+                        k.evidence_sent += m.1.len() as u64;
+                        if phase.is_some_and(|l| !l.reaches(from as u32, to as u32)) {
+                            fk.partitioned += 1;
+                            continue;
                         }
-                        inbox[to].push(m);
+                        let fate = match &plan.link {
+                            None => LinkFate {
+                                delays: [Some(0), None],
+                            },
+                            // One fate per contact: who initiated it, which way.
+                            Some(l) => l.fate(
+                                config.seed,
+                                0,
+                                round,
+                                from as u32,
+                                to as u32,
+                                (s as u64) << 1 | direction,
+                            ),
+                        };
+                        if fate.delays[0].is_none() {
+                            fk.lost += 1;
+                            continue;
+                        }
+                        if fate.delays[1].is_some() {
+                            fk.duplicated += 1;
+                        }
+                        for d in fate.delays.into_iter().flatten() {
+                            if d == 0 {
+                                inbox[to].push(m.clone());
+                            } else {
+                                fk.delayed += 1;
+                                if in_flight_count >= IN_FLIGHT_MAX {
+                                    return Err(LabError::Wire(format!(
+                                        "more than {IN_FLIGHT_MAX} delayed messages in flight"
+                                    )));
+                                }
+                                in_flight_count += 1;
+                                in_flight
+                                    .entry(round + d)
+                                    .or_default()
+                                    .push((to, m.clone()));
+                            }
+                        }
                     }
                 }
-            }
-        }
-        for msgs in &inbox {
-            for (items, ev) in msgs {
-                k.messages += 1;
-                k.ops_sent += items.len() as u64;
-                k.evidence_sent += ev.len() as u64;
             }
         }
         // Deliver.
@@ -903,6 +1334,14 @@ pub fn run(config: &TrustConfig) -> Result<TrustReport, LabError> {
                 let (it, ev) = slots[i].take().expect("permutation");
                 items.extend(it);
                 evidence.extend(ev);
+            }
+            if is_relay(roles[t]) {
+                injected.extend(
+                    items
+                        .iter()
+                        .filter(|it| to_inject.contains(&it.digest))
+                        .map(|it| it.digest),
+                );
             }
             receive(&mut nodes[t], items, evidence, &mut k);
         }
@@ -927,6 +1366,19 @@ pub fn run(config: &TrustConfig) -> Result<TrustReport, LabError> {
             *m /= honest.len() as f64;
         }
         trust_rounds.push((round, k.messages - messages_before, mean));
+        let tick = TrustTick {
+            round,
+            rounds_max: config.rounds_max,
+            honest: honest.len() as u32,
+            evidence_known: held.len() as u32,
+            evidence_everywhere: held
+                .values()
+                .filter(|v| v.iter().all(Option::is_some))
+                .count() as u32,
+        };
+        if observe(tick).is_break() {
+            return Err(LabError::Cancelled);
+        }
         // Agreement of the honest nodes and the replayers (full relays): once
         // they agree, no relay holds anything an honest node lacks.
         let first = &nodes[honest[0]];
@@ -936,8 +1388,9 @@ pub fn run(config: &TrustConfig) -> Result<TrustReport, LabError> {
                 && o.valid.keys().eq(first.valid.keys())
                 && o.trust.verifier.trust().root() == first.trust.verifier.trust().root()
         });
-        // The run may end only once every Byzantine item has been injected.
-        if agree && injected.is_superset(&to_inject) {
+        // The run may end only once every Byzantine item has been injected
+        // and every partition has healed.
+        if agree && injected.is_superset(&to_inject) && round >= healed_from {
             agree_since.get_or_insert(round);
             quiet += 1;
             if quiet >= QUIET_ROUNDS {
@@ -1271,7 +1724,10 @@ pub fn run(config: &TrustConfig) -> Result<TrustReport, LabError> {
         per_round,
         reference_contrast,
     };
-    let verdict = verdict(&results);
+    let mut verdict = verdict(&results);
+    if !config.faults.is_none() {
+        verdict = fault_checks(verdict, config, &results, fk);
+    }
     Ok(Report::new(NAME, config.clone(), results, verdict))
 }
 
@@ -1482,6 +1938,53 @@ fn receive(node: &mut Node, items: Vec<Arc<Item>>, evidence: Vec<Evidence>, k: &
     }
 }
 
+/// The checks a run with faults adds (after the others, so a run without
+/// faults keeps its verdict): every partition healed within the run, and
+/// what the faults did, in words.
+fn fault_checks(v: Verdict, c: &TrustConfig, r: &TrustResults, fk: FaultCounters) -> Verdict {
+    let mut checks = v.checks;
+    let intervals: Vec<String> = c
+        .fault_intervals()
+        .iter()
+        .map(|i| {
+            let end = if i.kind == "messages" && c.faults.link_until == 0 {
+                "the end".to_string()
+            } else {
+                format!("round {}", i.end)
+            };
+            format!("{} ({}) from round {} to {end}", i.kind, i.label, i.start)
+        })
+        .collect();
+    let healed = c.faults.healed_from();
+    let heals_in_time = healed <= r.rounds_run;
+    checks.push(Check {
+        name: "faults healed, then honest nodes agreed".into(),
+        passed: heals_in_time && r.converged,
+        detail: if !heals_in_time {
+            format!(
+                "the last partition heals at round {healed}, but the run stopped after {} round(s) (rounds_max {}): the network never reconnected, so honest nodes could not all hear each other",
+                r.rounds_run, c.rounds_max
+            )
+        } else if !r.converged {
+            format!(
+                "every partition healed by round {healed}, but the honest nodes did not agree within {} rounds",
+                r.rounds_run
+            )
+        } else {
+            format!(
+                "after the faults the honest nodes agreed from round {}; {}; {} message(s) cut by partitions, {} lost, {} duplicated, {} copies delayed",
+                r.rounds,
+                intervals.join("; "),
+                fk.partitioned,
+                fk.lost,
+                fk.duplicated,
+                fk.delayed
+            )
+        },
+    });
+    Verdict::from_checks(checks)
+}
+
 fn verdict(r: &TrustResults) -> Verdict {
     let mut checks = Vec::new();
     checks.push(Check {
@@ -1563,11 +2066,132 @@ fn verdict(r: &TrustResults) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::params::testing::{assert_fields_cover, pairs};
+    use crate::experiment::params::testing::pairs;
 
     #[test]
     fn fields_cover_every_config_field() {
-        assert_fields_cover::<TrustConfig>(FIELDS);
+        // The fault keys are the `faults` object's fields (written only
+        // when there are faults).
+        let fault_keys = ["phases", "loss", "duplicate", "delay_max", "link_until"];
+        let value = serde_json::to_value(faulty()).unwrap();
+        let with_faults: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .flat_map(|k| match k.as_str() {
+                "finetune" => vec![
+                    "ft_rank",
+                    "ft_scale",
+                    "ft_sparsity",
+                    "ft_overlap",
+                    "ft_noise",
+                ],
+                "faults" => fault_keys.to_vec(),
+                k => vec![k],
+            })
+            .map(|k| FIELDS.iter().find(|f| f.key == k).map_or(k, |f| f.key))
+            .collect();
+        let mut with_faults = with_faults;
+        with_faults.sort_unstable();
+        let mut all: Vec<&str> = FIELDS.iter().map(|f| f.key).collect();
+        all.sort_unstable();
+        assert_eq!(all, with_faults);
+        let json = serde_json::to_value(TrustFaults::default()).unwrap();
+        let mut names: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
+        names.sort_unstable();
+        let mut keys = fault_keys.to_vec();
+        keys.sort_unstable();
+        assert_eq!(names, keys);
+    }
+
+    fn faulty() -> TrustConfig {
+        TrustConfig {
+            faults: TrustFaults {
+                phases: parse_phases("mod:2@1-6,isolated:3@8-10").unwrap(),
+                loss: 0.3,
+                duplicate: 0.25,
+                delay_max: 2,
+                link_until: 0,
+            },
+            ..TrustConfig::default()
+        }
+    }
+
+    #[test]
+    fn bad_fault_parameters_are_typed_errors_naming_the_field() {
+        let d = TrustConfig::default();
+        let with = |f: TrustFaults| TrustConfig {
+            faults: f,
+            ..d.clone()
+        };
+        for (f, name) in [
+            (
+                TrustFaults {
+                    loss: 1.0,
+                    ..TrustFaults::default()
+                },
+                "loss",
+            ),
+            (
+                TrustFaults {
+                    loss: f64::NAN,
+                    ..TrustFaults::default()
+                },
+                "loss",
+            ),
+            (
+                TrustFaults {
+                    duplicate: -0.1,
+                    ..TrustFaults::default()
+                },
+                "duplicate",
+            ),
+            (
+                TrustFaults {
+                    delay_max: 65,
+                    ..TrustFaults::default()
+                },
+                "delay_max",
+            ),
+            (
+                TrustFaults {
+                    link_until: 1,
+                    loss: 0.1,
+                    ..TrustFaults::default()
+                },
+                "link_until",
+            ),
+            (
+                TrustFaults {
+                    phases: parse_phases("isolated:10@1-5").unwrap(),
+                    ..TrustFaults::default()
+                },
+                "phases",
+            ),
+            (
+                TrustFaults {
+                    phases: parse_phases("halves@5-5").unwrap(),
+                    ..TrustFaults::default()
+                },
+                "phases",
+            ),
+        ] {
+            let err = with(f.clone()).validate().unwrap_err();
+            assert!(err.to_string().contains(name), "{f:?}: {err}");
+            assert!(run(&with(f)).is_err());
+        }
+        // A heal after rounds_max is allowed (the verdict says what happened).
+        with(TrustFaults {
+            phases: parse_phases("halves@1-500").unwrap(),
+            ..TrustFaults::default()
+        })
+        .validate()
+        .unwrap();
     }
 
     #[test]
@@ -1637,8 +2261,10 @@ mod tests {
                 overlap: 0.0,
                 noise: 1.5,
             },
+            faults: faulty().faults,
         };
         assert_ne!(c, d);
+        assert!(d.to_query().contains(&("phases".into(), "none".into())));
         c.validate().unwrap();
         let q = c.to_query();
         assert_eq!(q[1], ("exp".into(), NAME.into()));
@@ -1663,6 +2289,12 @@ mod tests {
             ("workload", "files"),
             ("ft_rank", "0"),
             ("ft_sparsity", "-"),
+            ("phases", "mod:1@1-3"),
+            ("phases", "blob@1-3"),
+            ("loss", "1"),
+            ("duplicate", "2"),
+            ("delay_max", "65"),
+            ("link_until", "1"),
         ] {
             let (c, issues) = TrustConfig::from_query(&pairs(&[(key, value), ("silent", "0")]));
             assert_eq!(issues.len(), 1, "{key}={value}: {issues:?}");
