@@ -3,7 +3,7 @@
 //! dimension, or any dimension equal to 1, take elementwise "1-D" paths;
 //! others are viewed as `shape[0] × rest` matrices.
 
-use super::linalg::{matmul, thin_svd, ThinSvd};
+use super::linalg::{matmul, small_side_svd, thin_svd, ThinSvd};
 use super::util::{
     add, bad_param, base, f64_param, i64_param, is_vector_like, kth_largest_py, matrix_dims,
     max_of, norm, np_sum, prelude, py_int, py_round_half_even, shape_mismatch, str_param, sub,
@@ -123,24 +123,30 @@ fn star_vector(tau: Vec<f64>, eta: f64, energy: bool) -> Vec<f64> {
 
 /// Matrix path: zero the singular values from index k on; with `energy`,
 /// rescale the kept ones to preserve the Frobenius norm. A failed SVD keeps
-/// τ (as the reference does).
+/// τ (as the reference does). The truncation `scale·U_k S_k V_kᵀ` is formed
+/// as `scale·τ·V_k V_kᵀ` (or `U_k U_kᵀ·scale·τ` for wide τ), so only the
+/// smaller side's singular vectors are computed.
 fn star_matrix(tau: Vec<f64>, shape: &[usize], eta: f64, energy: bool) -> Vec<f64> {
     let (rows, cols) = matrix_dims(shape);
-    let Some(svd) = thin_svd(rows, cols, &tau) else {
+    let Some(svd) = small_side_svd(rows, cols, &tau) else {
         return tau;
     };
     let k = py_int(svd.s.len() as f64 * eta).max(1);
-    let mut s: Vec<f64> = svd.s.clone();
-    s.iter_mut().skip(k).for_each(|v| *v = 0.0);
+    let mut scale = 1.0;
     if energy {
         let total = np_sum(&svd.s.iter().map(|v| v * v).collect::<Vec<_>>());
-        let part = np_sum(&s.iter().map(|v| v * v).collect::<Vec<_>>());
+        let part = np_sum(
+            &svd.s
+                .iter()
+                .enumerate()
+                .map(|(i, v)| if i < k { v * v } else { 0.0 })
+                .collect::<Vec<_>>(),
+        );
         if part > 0.0 {
-            let scale = (total / part).sqrt();
-            s.iter_mut().for_each(|v| *v *= scale);
+            scale = (total / part).sqrt();
         }
     }
-    svd.recompose(&s)
+    svd.truncate(&tau, k, scale)
 }
 
 /// `svd_knot_tying`: per-model SVD, left singular vectors aligned to the
@@ -389,7 +395,7 @@ fn adarank_matrix(
     target: Option<usize>,
 ) -> Result<Vec<f64>, MergeError> {
     let (rows, cols) = matrix_dims(shape);
-    let svd = thin_svd(rows, cols, &tau).ok_or_else(|| svd_failed(&ADARANK_INFO))?;
+    let svd = small_side_svd(rows, cols, &tau).ok_or_else(|| svd_failed(&ADARANK_INFO))?;
     let sq: Vec<f64> = svd.s.iter().map(|v| v * v).collect();
     let k = match target {
         Some(t) => t.min(svd.s.len()),
@@ -405,13 +411,8 @@ fn adarank_matrix(
                 .map_or(svd.s.len(), |i| i + 1)
         }
     };
-    let s: Vec<f64> = svd
-        .s
-        .iter()
-        .enumerate()
-        .map(|(i, &v)| if i < k { v } else { 0.0 })
-        .collect();
-    Ok(svd.recompose(&s))
+    // U_k S_k V_kᵀ, formed from τ and the smaller side's vectors.
+    Ok(svd.truncate(&tau, k, 1.0))
 }
 
 /// numpy `cumsum` (sequential).
