@@ -2,27 +2,9 @@
 //! fails, 2 with a one-line reason on invalid input; `--json` prints a
 //! schema-1 report whose fingerprint does not depend on `--executors`.
 
-use std::process::{Command, Output};
+mod common;
 
-fn lab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lab-cli"))
-        .args(args)
-        .output()
-        .expect("lab-cli runs")
-}
-
-fn json(args: &[&str]) -> serde_json::Value {
-    let mut all = args.to_vec();
-    all.push("--json");
-    let out = lab(&all);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("valid JSON")
-}
+use common::{json, lab};
 
 #[test]
 fn passing_run_exits_0_with_a_table() {

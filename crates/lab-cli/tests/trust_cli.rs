@@ -1,28 +1,10 @@
 //! `lab-cli trust` with faults and with model files: exit codes, flags
 //! recorded in the JSON report, and the shipped sample.
 
+mod common;
+
+use common::{json, lab};
 use std::path::PathBuf;
-use std::process::{Command, Output};
-
-fn lab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lab-cli"))
-        .args(args)
-        .output()
-        .expect("lab-cli runs")
-}
-
-fn json(args: &[&str]) -> serde_json::Value {
-    let mut all = args.to_vec();
-    all.push("--json");
-    let out = lab(&all);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("valid JSON")
-}
 
 fn sample(name: &str) -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -5,6 +5,9 @@
 //! on the number of executors. Includes a property test feeding arbitrary
 //! bytes as one of the files.
 
+mod common;
+
+use common::safetensors as file;
 use lab_core::experiment::convergence::{
     load_files, run_with, run_with_workload, ConvergenceConfig, FileTensors, FileWorkload,
     Workload, WorkloadKind,
@@ -14,29 +17,6 @@ use lab_core::sim::Protocol;
 use lab_core::{LabError, Tensor};
 use proptest::prelude::*;
 use std::sync::Arc;
-
-/// A safetensors file of F32 tensors: 8-byte LE header length, JSON header
-/// padded to 8 bytes, data back to back.
-fn file(tensors: &[(&str, &[usize], &[f32])]) -> Vec<u8> {
-    let mut entries = Vec::new();
-    let mut data = Vec::new();
-    for (name, shape, values) in tensors {
-        let start = data.len();
-        data.extend(values.iter().flat_map(|v| v.to_le_bytes()));
-        entries.push(format!(
-            "\"{name}\":{{\"dtype\":\"F32\",\"shape\":{shape:?},\"data_offsets\":[{start},{}]}}",
-            data.len()
-        ));
-    }
-    let mut header = format!("{{{}}}", entries.join(","));
-    while header.len() % 8 != 0 {
-        header.push(' ');
-    }
-    let mut out = (header.len() as u64).to_le_bytes().to_vec();
-    out.extend_from_slice(header.as_bytes());
-    out.extend_from_slice(&data);
-    out
-}
 
 /// A small "fine-tune": a 4×3 weight and a bias, offset by `k`.
 fn model(k: f32) -> Vec<u8> {

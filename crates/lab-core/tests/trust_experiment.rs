@@ -1,6 +1,9 @@
 //! Experiment E4 (trust): verdict, determinism, no false accusations,
 //! byte-identical honest trust roots, typed config errors.
 
+mod common;
+
+use common::safetensors;
 use lab_core::error::ConfigError;
 use lab_core::experiment::trust::{
     parse_protocol, parse_trust_phases, run, Behaviour, TrustConfig, TrustFaults, TrustReport,
@@ -497,29 +500,6 @@ fn fault_parameters_round_trip_through_the_permalink_and_the_cli_command() {
             ..
         })
     ));
-}
-
-/// A safetensors file of F32 tensors (8-byte LE header length, JSON header
-/// padded to 8 bytes, data back to back).
-fn safetensors(tensors: &[(&str, &[usize], &[f32])]) -> Vec<u8> {
-    let mut entries = Vec::new();
-    let mut data = Vec::new();
-    for (name, shape, values) in tensors {
-        let start = data.len();
-        data.extend(values.iter().flat_map(|v| v.to_le_bytes()));
-        entries.push(format!(
-            "\"{name}\":{{\"dtype\":\"F32\",\"shape\":{shape:?},\"data_offsets\":[{start},{}]}}",
-            data.len()
-        ));
-    }
-    let mut header = format!("{{{}}}", entries.join(","));
-    while header.len() % 8 != 0 {
-        header.push(' ');
-    }
-    let mut out = (header.len() as u64).to_le_bytes().to_vec();
-    out.extend_from_slice(header.as_bytes());
-    out.extend_from_slice(&data);
-    out
 }
 
 fn model_file(k: f32) -> Vec<u8> {

@@ -10,7 +10,7 @@
 //! tensor digest, and both equal an oracle (the join of all contributions,
 //! resolved once).
 
-use super::params::{check_fanout, range, workload_fields, Field, QueryIssue};
+use super::params::{check_fanout, protocol_field, range, workload_fields, Field, QueryIssue};
 use crate::crdt::{ConflictPolicy, Contribution, ContributionSet, Hlc, ReplicaConfigDigest};
 use crate::error::{ConfigError, LabError, MergeError};
 use crate::finetune::{self, FineTuneSpec};
@@ -639,14 +639,7 @@ pub static FIELDS: &[Field<ConvergenceConfig>] = workload_fields![ConvergenceCon
     Field::u32("nodes", |c| c.nodes, |c, v| c.nodes = v),
     Field::u32("dim", |c| c.dim, |c, v| c.dim = v),
     Field::u32("orderings", |c| c.orderings, |c, v| c.orderings = v),
-    Field::text(
-        "protocol",
-        |c| c.protocol.name().into(),
-        |c, v| {
-            c.protocol = v.parse()?;
-            Ok(())
-        },
-    ),
+    protocol_field!(),
     Field::u32("fanout", |c| c.fanout, |c, v| c.fanout = v),
     Field::text(
         "strategy",

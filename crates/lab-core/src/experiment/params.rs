@@ -238,6 +238,22 @@ pub fn check_fanout(fanout: u32, nodes: u32) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// The `protocol` field of a config with a `protocol: Protocol` member
+/// (push, pull, push-pull or all-pairs, by name).
+macro_rules! protocol_field {
+    () => {
+        $crate::experiment::params::Field::text(
+            "protocol",
+            |c| c.protocol.name().into(),
+            |c, v| {
+                c.protocol = v.parse()?;
+                Ok(())
+            },
+        )
+    };
+}
+pub(crate) use protocol_field;
+
 /// A `FIELDS` table: the given fields, then the workload fields every
 /// [`super::convergence::HasWorkload`] config shares — `workload`
 /// (`gaussian` or `finetune`; model files cannot travel in a link) and the

@@ -13,7 +13,7 @@ use super::convergence::{
     drive_native, impl_has_workload, ordering_result, schedule, ConvergenceConfig, FileTensors,
     FineTuneParams, HasWorkload, Host, OrderingResult, ResolveMode, Workload, WorkloadKind,
 };
-use super::params::{parse_f64, range, workload_fields, Field, QueryIssue};
+use super::params::{parse_f64, protocol_field, range, workload_fields, Field, QueryIssue};
 use crate::error::{ConfigError, LabError};
 use crate::hash::Digest;
 use crate::report::{Check, Report, Verdict};
@@ -281,14 +281,7 @@ fn parse_probability(name: &str, v: &str, one: bool) -> Result<f64, ConfigError>
 pub static FIELDS: &[Field<PartitionConfig>] = workload_fields![PartitionConfig;
     Field::u32("nodes", |c| c.nodes, |c, v| c.nodes = v),
     Field::u32("dim", |c| c.dim, |c, v| c.dim = v),
-    Field::text(
-        "protocol",
-        |c| c.protocol.name().into(),
-        |c, v| {
-            c.protocol = v.parse()?;
-            Ok(())
-        },
-    ),
+    protocol_field!(),
     Field::u32("fanout", |c| c.fanout, |c, v| c.fanout = v),
     Field::text(
         "strategy",

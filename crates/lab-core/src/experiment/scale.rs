@@ -11,7 +11,7 @@ use super::convergence::{
     impl_has_workload, run_with_workload, ConvergenceConfig, FileTensors, FineTuneParams,
     HasWorkload, ResolveMode, Workload, WorkloadKind,
 };
-use super::params::{workload_fields, Field, QueryIssue};
+use super::params::{protocol_field, workload_fields, Field, QueryIssue};
 use crate::crdt::ContributionSet;
 use crate::error::{ConfigError, LabError};
 use crate::report::{Check, Report, Verdict};
@@ -187,14 +187,7 @@ pub static FIELDS: &[Field<ScaleConfig>] = workload_fields![ScaleConfig;
     ),
     Field::u32("dim", |c| c.dim, |c, v| c.dim = v),
     Field::u32("orderings", |c| c.orderings, |c, v| c.orderings = v),
-    Field::text(
-        "protocol",
-        |c| c.protocol.name().into(),
-        |c, v| {
-            c.protocol = v.parse()?;
-            Ok(())
-        },
-    ),
+    protocol_field!(),
     Field::u32("fanout", |c| c.fanout, |c, v| c.fanout = v),
     Field::text(
         "strategy",

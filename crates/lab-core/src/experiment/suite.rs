@@ -10,7 +10,7 @@ use super::convergence::{
     self, impl_has_workload, ConvergenceConfig, ConvergenceReport, FileTensors, FineTuneParams,
     Workload, WorkloadKind,
 };
-use super::params::{self, workload_fields, Field};
+use super::params::{self, protocol_field, workload_fields, Field};
 use super::partition::{self, PartitionConfig, PartitionReport};
 use super::scale::{self, ScaleConfig, ScaleReport};
 use super::sweep::{self, SweepConfig, SweepReport};
@@ -310,14 +310,7 @@ pub static SPEC_FIELDS: &[Field<SuiteSpec>] = workload_fields!(SuiteSpec;
     Field::u32("dim", |c| c.dim, |c, v| c.dim = v),
     Field::u32("orderings", |c| c.orderings, |c, v| c.orderings = v),
     Field::u32("partitions", |c| c.partitions, |c, v| c.partitions = v),
-    Field::text(
-        "protocol",
-        |c| c.protocol.name().into(),
-        |c, v| {
-            c.protocol = v.parse()?;
-            Ok(())
-        },
-    ),
+    protocol_field!(),
     Field::u64("seed", |c| c.seed, |c, v| c.seed = v),
 );
 

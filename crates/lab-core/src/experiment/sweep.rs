@@ -13,7 +13,7 @@ use super::convergence::{
     HasWorkload, ResolveMode, Resolver, Workload, WorkloadKind,
 };
 use super::negative::{pairwise_gossip, NegativeControl};
-use super::params::{workload_fields, Field, QueryIssue};
+use super::params::{protocol_field, workload_fields, Field, QueryIssue};
 use crate::error::{ConfigError, LabError};
 use crate::report::{Check, Report, Verdict};
 use crate::sim::faults::FaultPlan;
@@ -162,14 +162,7 @@ pub static FIELDS: &[Field<SweepConfig>] = workload_fields![SweepConfig;
     Field::u32("nodes", |c| c.nodes, |c, v| c.nodes = v),
     Field::u32("dim", |c| c.dim, |c, v| c.dim = v),
     Field::u32("orderings", |c| c.orderings, |c, v| c.orderings = v),
-    Field::text(
-        "protocol",
-        |c| c.protocol.name().into(),
-        |c, v| {
-            c.protocol = v.parse()?;
-            Ok(())
-        },
-    ),
+    protocol_field!(),
     Field::u32("fanout", |c| c.fanout, |c, v| c.fanout = v),
     Field::u64("seed", |c| c.seed, |c, v| c.seed = v),
     Field::text(
