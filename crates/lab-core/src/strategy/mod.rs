@@ -11,10 +11,15 @@
 //!   named `<method>:paper` / `<method>:mergekit`.
 //!
 //! The [`registry`] lists every strategy with the metadata the UI and the
-//! sweep need.
+//! sweep need. Its [`Registered`] handles read metadata without linking any
+//! implementation (see `info.rs`), so the web page, which validates configs
+//! but never merges, carries no strategy code.
 
+mod info;
 pub mod literature;
 pub mod reference;
+
+pub use info::Registered;
 
 use crate::error::MergeError;
 use crate::tensor::Tensor;
@@ -144,16 +149,14 @@ pub trait Strategy: Send + Sync {
     fn merge(&self, inputs: &MergeInputs<'_>, params: &Params) -> Result<Tensor, MergeError>;
 }
 
-/// Every registered strategy, reference family first, in a fixed order.
-pub fn registry() -> impl Iterator<Item = &'static dyn Strategy> {
-    reference::ALL
-        .iter()
-        .copied()
-        .chain(literature::ALL.iter().copied())
+/// Every registered strategy, reference family first, in a fixed order
+/// (`reference::ALL`, then `literature::ALL`).
+pub fn registry() -> impl Iterator<Item = Registered> {
+    (0..info::COUNT).map(Registered)
 }
 
 /// Looks a strategy up by name.
-pub fn find(name: &str) -> Option<&'static dyn Strategy> {
+pub fn find(name: &str) -> Option<Registered> {
     registry().find(|s| s.info().name == name)
 }
 
