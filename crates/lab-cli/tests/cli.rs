@@ -258,24 +258,26 @@ fn the_shipped_sample_merges() {
 // ---------------------------------------------------------------------------
 // The workload flags of partition, sweep and scale (the same as convergence).
 
+/// Three 2×3 "fine-tunes" a, b, c of tensor "w" in `dir`; their paths.
+fn three_files(dir: &std::path::Path) -> [String; 3] {
+    [
+        ("a", [1., 2., 3., 4., 5., 6.]),
+        ("b", [0., 2., 0., 4., 0., 6.]),
+        ("c", [3., 1., 4., 1., 5., 9.]),
+    ]
+    .map(|(name, values)| {
+        write(
+            dir,
+            &format!("{name}.safetensors"),
+            &safetensors(&[2, 3], &values),
+        )
+    })
+}
+
 #[test]
 fn partition_sweep_and_scale_take_real_weights() {
     let dir = scratch("weights-experiments");
-    let a = write(
-        &dir,
-        "a.safetensors",
-        &safetensors(&[2, 3], &[1., 2., 3., 4., 5., 6.]),
-    );
-    let b = write(
-        &dir,
-        "b.safetensors",
-        &safetensors(&[2, 3], &[0., 2., 0., 4., 0., 6.]),
-    );
-    let c = write(
-        &dir,
-        "c.safetensors",
-        &safetensors(&[2, 3], &[3., 1., 4., 1., 5., 9.]),
-    );
+    let [a, b, c] = three_files(&dir);
     let base = write(&dir, "base.safetensors", &safetensors(&[2, 3], &[1.; 6]));
     let weights = ["--weights", &a, &b, &c, "--tensor", "w"];
     let with = |head: &[&str], tail: &[&str]| -> Vec<String> {
@@ -462,21 +464,7 @@ fn a_derived_suite_runs_fine_tunes() {
 #[test]
 fn a_suite_runs_on_real_weights() {
     let dir = scratch("weights-suite");
-    let a = write(
-        &dir,
-        "a.safetensors",
-        &safetensors(&[2, 3], &[1., 2., 3., 4., 5., 6.]),
-    );
-    let b = write(
-        &dir,
-        "b.safetensors",
-        &safetensors(&[2, 3], &[0., 2., 0., 4., 0., 6.]),
-    );
-    let c = write(
-        &dir,
-        "c.safetensors",
-        &safetensors(&[2, 3], &[3., 1., 4., 1., 5., 9.]),
-    );
+    let [a, b, c] = three_files(&dir);
     let suite = [
         "suite",
         "--nodes",

@@ -290,22 +290,25 @@ pub(crate) mod testing {
     }
 
     /// Every serialized config field has a query key, and no key is extra
-    /// (the `finetune` parameters are the `ft_*` keys).
+    /// (the `finetune` parameters are the `ft_*` keys; the fields of any
+    /// other nested object, such as a trust run's `faults`, are keys of
+    /// their own).
     pub fn assert_fields_cover<C: Serialize + Default>(fields: &[Field<C>]) {
         let json = serde_json::to_value(C::default()).unwrap();
         let mut names: Vec<&str> = json
             .as_object()
             .unwrap()
-            .keys()
-            .flat_map(|k| match k.as_str() {
-                "finetune" => vec![
+            .iter()
+            .flat_map(|(k, v)| match (k.as_str(), v.as_object()) {
+                ("finetune", _) => vec![
                     "ft_rank",
                     "ft_scale",
                     "ft_sparsity",
                     "ft_overlap",
                     "ft_noise",
                 ],
-                k => vec![k],
+                (_, Some(inner)) => inner.keys().map(String::as_str).collect(),
+                (k, None) => vec![k],
             })
             .collect();
         names.sort_unstable();

@@ -2070,43 +2070,7 @@ mod tests {
 
     #[test]
     fn fields_cover_every_config_field() {
-        // The fault keys are the `faults` object's fields (written only
-        // when there are faults).
-        let fault_keys = ["phases", "loss", "duplicate", "delay_max", "link_until"];
-        let value = serde_json::to_value(faulty()).unwrap();
-        let with_faults: Vec<&str> = value
-            .as_object()
-            .unwrap()
-            .keys()
-            .flat_map(|k| match k.as_str() {
-                "finetune" => vec![
-                    "ft_rank",
-                    "ft_scale",
-                    "ft_sparsity",
-                    "ft_overlap",
-                    "ft_noise",
-                ],
-                "faults" => fault_keys.to_vec(),
-                k => vec![k],
-            })
-            .map(|k| FIELDS.iter().find(|f| f.key == k).map_or(k, |f| f.key))
-            .collect();
-        let mut with_faults = with_faults;
-        with_faults.sort_unstable();
-        let mut all: Vec<&str> = FIELDS.iter().map(|f| f.key).collect();
-        all.sort_unstable();
-        assert_eq!(all, with_faults);
-        let json = serde_json::to_value(TrustFaults::default()).unwrap();
-        let mut names: Vec<&str> = json
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(|k| k.as_str())
-            .collect();
-        names.sort_unstable();
-        let mut keys = fault_keys.to_vec();
-        keys.sort_unstable();
-        assert_eq!(names, keys);
+        crate::experiment::params::testing::assert_fields_cover(FIELDS);
     }
 
     fn faulty() -> TrustConfig {
