@@ -125,12 +125,6 @@ impl Weights {
             .ok_or_else(|| "no tensor is loaded: fix the problem shown under “Real weights”, or untick “Merge these weights”".into())
     }
 
-    /// Per-tensor element limit in the browser for `files` files (plus a
-    /// base or the zero base): a worker holds all of them.
-    fn limits(files: usize) -> Limits {
-        browser_limits(files)
-    }
-
     /// Reads and checks new contribution files (replacing the old ones only
     /// if every one is valid), then loads the first usable tensor.
     fn add_files(self, files: Vec<web_sys::File>) {
@@ -215,7 +209,7 @@ impl Weights {
     /// loads it.
     fn choose(self, name: String) {
         let files = self.file_names.with_untracked(Vec::len);
-        let cap = Weights::limits(files).elements_max;
+        let cap = browser_limits(files).elements_max;
         let choice = self
             .choices
             .with_untracked(|c| c.iter().find(|c| c.name == name).cloned());
@@ -389,7 +383,7 @@ async fn read_contributions(files: Vec<web_sys::File>) -> Result<Vec<Picked>, St
             files.len()
         ));
     }
-    let limits = Weights::limits(files.len());
+    let limits = browser_limits(files.len());
     for f in &files {
         loader::check_file_size(&f.name(), f.size() as u64, &limits).map_err(|e| e.to_string())?;
     }
@@ -408,7 +402,7 @@ fn unexpected(_reply: &FromWorker) -> String {
 /// A picked file's bytes (size-checked first).
 async fn read_file(file: &web_sys::File) -> Result<Picked, String> {
     let name = file.name();
-    loader::check_file_size(&name, file.size() as u64, &Weights::limits(1))
+    loader::check_file_size(&name, file.size() as u64, &browser_limits(1))
         .map_err(|e| e.to_string())?;
     let buffer = JsFuture::from(file.array_buffer())
         .await
@@ -890,10 +884,10 @@ pub(crate) mod tests {
     #[test]
     fn browser_limits_leave_room_for_every_tensor() {
         for files in [2, 3, 15, 64] {
-            let l = Weights::limits(files);
+            let l = browser_limits(files);
             assert!((files as u64 + 1) * l.elements_max as u64 <= WORKLOAD_ELEMENTS_BROWSER_MAX);
         }
-        assert_eq!(Weights::limits(2).elements_max, BROWSER_ELEMENTS_MAX);
+        assert_eq!(browser_limits(2).elements_max, BROWSER_ELEMENTS_MAX);
     }
 
     use crate::coordinator::run;
@@ -904,7 +898,7 @@ pub(crate) mod tests {
     use lab_core::sim::Protocol;
 
     /// A safetensors file with one F32 tensor "w" of shape [3, 2].
-    pub(crate) fn file(values: [f32; 6]) -> Vec<u8> {
+    fn file(values: [f32; 6]) -> Vec<u8> {
         let header = r#"{"w":{"dtype":"F32","shape":[3,2],"data_offsets":[0,24]}}"#;
         let mut out = (header.len() as u64).to_le_bytes().to_vec();
         out.extend_from_slice(header.as_bytes());
@@ -912,22 +906,27 @@ pub(crate) mod tests {
         out
     }
 
-    /// The page's path (tensors sent to the workers, then the round-by-round
-    /// coordinator) gives lab-cli's report, with any number of workers.
-    #[test]
-    fn a_file_run_in_workers_matches_the_native_run() {
+    /// Two files' tensor "w", loaded with the browser's limits.
+    pub(crate) fn two_files() -> (FileWorkload, FileTensors) {
         let (a, b) = (
             file([1., 2., 3., 4., 5., 6.]),
             file([0., -1., 0.5, 2., 8., 1.]),
         );
-        let (files, tensors) = load_files(
+        load_files(
             &[("a.safetensors", &a), ("b.safetensors", &b)],
             None,
             "w",
             None,
-            &Weights::limits(2),
+            &browser_limits(2),
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    /// The page's path (tensors sent to the workers, then the round-by-round
+    /// coordinator) gives lab-cli's report, with any number of workers.
+    #[test]
+    fn a_file_run_in_workers_matches_the_native_run() {
+        let (files, tensors) = two_files();
         for protocol in [Protocol::AllPairs, Protocol::PushPull] {
             let config = ConvergenceConfig {
                 nodes: 5,
@@ -955,14 +954,8 @@ pub(crate) mod tests {
     #[test]
     fn a_worker_without_the_tensors_says_so() {
         let (a, b) = (file([1.; 6]), file([2.; 6]));
-        let (files, _) = load_files(
-            &[("a", &a), ("b", &b)],
-            None,
-            "w",
-            None,
-            &Weights::limits(2),
-        )
-        .unwrap();
+        let (files, _) =
+            load_files(&[("a", &a), ("b", &b)], None, "w", None, &browser_limits(2)).unwrap();
         let config = ConvergenceConfig {
             nodes: 2,
             orderings: 1,

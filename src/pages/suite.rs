@@ -558,20 +558,8 @@ mod tests {
     /// every part over them, gives the native report at any worker count.
     #[test]
     fn a_suite_on_model_files_over_workers_matches_native() {
-        use crate::components::weights::tests::file;
-        use lab_core::experiment::convergence::{load_files, WorkloadKind};
-        let (a, b) = (
-            file([1., 2., 3., 4., 5., 6.]),
-            file([0., -1., 0.5, 2., 8., 1.]),
-        );
-        let (files, tensors) = load_files(
-            &[("a.safetensors", &a), ("b.safetensors", &b)],
-            None,
-            "w",
-            None,
-            &weights::browser_limits(2),
-        )
-        .unwrap();
+        use lab_core::experiment::convergence::WorkloadKind;
+        let (files, tensors) = crate::components::weights::tests::two_files();
         let spec = SuiteSpec {
             workload: WorkloadKind::Files(files),
             ..small()

@@ -1044,19 +1044,23 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_job_output_is_lab_clis_report() {
-        let config = small();
-        let native = trust::run(&config).unwrap();
-        let mut link = LocalLink::new(2);
+    /// `config` as one trust job over `workers` in-process workers.
+    fn run_in_workers(config: &TrustConfig, workers: u32) -> TrustReport {
         let done = block_on(run_jobs(
-            &mut link,
+            &mut LocalLink::new(workers),
             vec![Job::Trust(config.clone())],
             &["trust run".to_string()],
             &mut |_| {},
         ))
         .unwrap();
-        let report = report_from_outputs(done).unwrap();
+        report_from_outputs(done).unwrap()
+    }
+
+    #[test]
+    fn the_job_output_is_lab_clis_report() {
+        let config = small();
+        let native = trust::run(&config).unwrap();
+        let report = run_in_workers(&config, 2);
         assert_eq!(report.fingerprint, native.fingerprint);
         assert!(report.verdict.passed, "{:?}", report.verdict);
         // The decoded config and results are bit-identical: recomputing the
@@ -1078,15 +1082,7 @@ mod tests {
         assert!(issues.is_empty(), "{issues:?}");
         assert!(!config.faults.is_none());
         let native = trust::run(&config).unwrap();
-        let mut link = LocalLink::new(1);
-        let done = block_on(run_jobs(
-            &mut link,
-            vec![Job::Trust(config.clone())],
-            &["trust run".to_string()],
-            &mut |_| {},
-        ))
-        .unwrap();
-        let report = report_from_outputs(done).unwrap();
+        let report = run_in_workers(&config, 1);
         assert_eq!(report.config, config);
         assert_eq!(report.fingerprint, native.fingerprint);
         assert_eq!(report.fingerprint, report.recompute_fingerprint());

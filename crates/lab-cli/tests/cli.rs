@@ -431,7 +431,7 @@ fn a_derived_suite_runs_fine_tunes() {
     assert_eq!(out.status.code(), Some(0));
     // The seed preset keeps Gaussian tensors (checked in lab-core's tests:
     // running it takes minutes); a derived suite records fine-tunes.
-    let r = json(&[
+    let small = [
         "suite",
         "--nodes",
         "4",
@@ -441,22 +441,11 @@ fn a_derived_suite_runs_fine_tunes() {
         "1",
         "--partitions",
         "2",
-    ]);
+    ];
+    let r = json(&small);
     assert_eq!(r["config"]["convergence"]["workload"], "fine-tune");
     assert_eq!(r["config"]["scale"]["workload"], "fine-tune");
-    let g = json(&[
-        "suite",
-        "--nodes",
-        "4",
-        "--dim",
-        "3",
-        "--orderings",
-        "1",
-        "--partitions",
-        "2",
-        "--workload",
-        "gaussian",
-    ]);
+    let g = json(&[&small[..], &["--workload", "gaussian"]].concat());
     assert_eq!(g["config"]["sweep"]["workload"], "gaussian");
     assert_ne!(g["fingerprint"], r["fingerprint"]);
 }

@@ -871,28 +871,6 @@ struct FaultCounters {
     delayed: u64,
 }
 
-/// The peers `node` contacts in round `r` while `layout` is active:
-/// `fanout` distinct nodes ≠ itself among those it can reach (fewer if
-/// fewer are reachable), drawn as the simulator's executor draws them.
-fn peers_within(layout: &PhaseLayout, schedule: &Schedule, r: u32, node: u32) -> Vec<u32> {
-    let targets = layout.targets(node);
-    let me = targets
-        .binary_search(&node)
-        .ok()
-        .map_or(targets.len() as u32, |i| i as u32);
-    let available = targets.len() as u32 - u32::from((me as usize) < targets.len());
-    let k = schedule.fanout.min(available);
-    let mut s = Stream::new(
-        schedule.seed,
-        Purpose::Peers,
-        &[schedule.ordering as u64, r as u64, node as u64],
-    );
-    s.distinct_excluding(targets.len() as u32, k, me)
-        .into_iter()
-        .map(|i| targets[i as usize])
-        .collect()
-}
-
 fn item(
     op: SignedOp,
     pco: Option<PcoBundle>,
@@ -1259,7 +1237,7 @@ pub fn run_observed_with(
         for s in 0..n {
             let peers = match phase {
                 None => schedule.peers(r, s),
-                Some(layout) => peers_within(layout, &schedule, r, s),
+                Some(layout) => layout.peers(&schedule, r, s),
             };
             for p in peers {
                 let mut pairs = Vec::with_capacity(2);

@@ -377,6 +377,28 @@ impl PhaseLayout {
     pub fn reaches(&self, from: u32, to: u32) -> bool {
         self.targets(from).binary_search(&to).is_ok()
     }
+
+    /// The peers `node` contacts in `round` of `schedule` while this phase
+    /// is active: `fanout` distinct nodes ≠ itself among those it can reach
+    /// (fewer if fewer are reachable).
+    pub fn peers(&self, schedule: &super::Schedule, round: u32, node: u32) -> Vec<u32> {
+        let targets = self.targets(node);
+        let me = targets
+            .binary_search(&node)
+            .ok()
+            .map_or(targets.len() as u32, |i| i as u32);
+        let available = targets.len() as u32 - u32::from((me as usize) < targets.len());
+        let k = schedule.fanout.min(available);
+        let mut s = Stream::new(
+            schedule.seed,
+            Purpose::Peers,
+            &[schedule.ordering as u64, round as u64, node as u64],
+        );
+        s.distinct_excluding(targets.len() as u32, k, me)
+            .into_iter()
+            .map(|i| targets[i as usize])
+            .collect()
+    }
 }
 
 /// What the link does to one message.

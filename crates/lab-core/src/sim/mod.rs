@@ -523,26 +523,10 @@ impl Executor {
     /// The peers `node` contacts in `round`: `fanout` distinct nodes ≠ itself
     /// among those it can reach (fewer if fewer are reachable).
     pub fn peers(&self, round: u32, node: u32) -> Vec<u32> {
-        let Some(phase) = self.phase(round) else {
-            return self.schedule.peers(round, node);
-        };
-        let targets = phase.targets(node);
-        let me = targets
-            .binary_search(&node)
-            .ok()
-            .map_or(targets.len() as u32, |i| i as u32);
-        let available = targets.len() as u32 - u32::from((me as usize) < targets.len());
-        let k = self.schedule.fanout.min(available);
-        let sch = self.schedule;
-        let mut s = Stream::new(
-            sch.seed,
-            Purpose::Peers,
-            &[sch.ordering as u64, round as u64, node as u64],
-        );
-        s.distinct_excluding(targets.len() as u32, k, me)
-            .into_iter()
-            .map(|i| targets[i as usize])
-            .collect()
+        match self.phase(round) {
+            Some(phase) => phase.peers(&self.schedule, round, node),
+            None => self.schedule.peers(round, node),
+        }
     }
 
     /// Whether a message `from → to` sent in `round` crosses the partition.
