@@ -4,20 +4,57 @@
 use crate::error::TensorError;
 use crate::hash::{Digest, Domain, Hasher};
 use serde::{Deserialize, Serialize};
+use std::sync::OnceLock;
 
 /// Largest number of elements one tensor may hold (2^24 = 16,777,216 f64,
 /// 128 MiB). Larger inputs are rejected with [`TensorError::TooLarge`].
 pub const TENSOR_ELEMENTS_MAX: usize = 1 << 24;
+
+/// Elements per block of the branch-free finiteness scan.
+const FINITE_SCAN_BLOCK: usize = 512;
+
+/// Index of the first NaN or infinite value of `data`: blocks of
+/// [`FINITE_SCAN_BLOCK`] elements are tested without a branch per element
+/// (the loop vectorises), and only a block holding a NaN or an infinity is
+/// searched element by element.
+pub fn first_non_finite(data: &[f64]) -> Option<usize> {
+    const EXPONENT: u64 = 0x7ff0_0000_0000_0000;
+    data.chunks(FINITE_SCAN_BLOCK)
+        .enumerate()
+        .find_map(|(block, values)| {
+            // A value is NaN or ±∞ exactly when its exponent bits are all set.
+            let any = values
+                .iter()
+                .fold(false, |any, v| any | (v.to_bits() & EXPONENT == EXPONENT));
+            any.then(|| {
+                let at = values.iter().position(|v| !v.is_finite());
+                block * FINITE_SCAN_BLOCK + at.expect("a flagged block holds a non-finite value")
+            })
+        })
+}
 
 /// Largest number of dimensions.
 pub const TENSOR_DIMS_MAX: usize = 8;
 
 /// A dense f64 tensor. The data is row-major; `shape` may be empty (a 0-d
 /// scalar holding one element).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Tensor {
     shape: Vec<usize>,
     data: Vec<f64>,
+    /// [`Tensor::first_non_finite`], computed on first use: every resolve
+    /// checks every input, and a contribution is resolved by many nodes.
+    /// Reset by [`Tensor::data_mut`]; not part of the value.
+    #[serde(skip)]
+    non_finite: OnceLock<Option<usize>>,
+}
+
+/// Tensors are equal when their shapes and elements are (the cached scan
+/// result is not part of the value).
+impl PartialEq for Tensor {
+    fn eq(&self, other: &Tensor) -> bool {
+        self.shape == other.shape && self.data == other.data
+    }
 }
 
 impl Tensor {
@@ -44,7 +81,11 @@ impl Tensor {
                 got: data.len(),
             });
         }
-        Ok(Tensor { shape, data })
+        Ok(Tensor {
+            shape,
+            data,
+            non_finite: OnceLock::new(),
+        })
     }
 
     /// A tensor of zeros with the given shape.
@@ -68,6 +109,7 @@ impl Tensor {
     }
 
     pub fn data_mut(&mut self) -> &mut [f64] {
+        self.non_finite = OnceLock::new();
         &mut self.data
     }
 
@@ -89,12 +131,15 @@ impl Tensor {
         Tensor {
             shape: self.shape.clone(),
             data,
+            non_finite: OnceLock::new(),
         }
     }
 
     /// Index of the first NaN or infinite element, if any.
+    /// Scanned once per tensor (see the `non_finite` field) by
+    /// [`first_non_finite`].
     pub fn first_non_finite(&self) -> Option<usize> {
-        self.data.iter().position(|v| !v.is_finite())
+        *self.non_finite.get_or_init(|| first_non_finite(&self.data))
     }
 
     /// Canonical bytes: `ndim: u32 LE`, each dimension as `u64 LE`, then the
@@ -119,8 +164,12 @@ impl Tensor {
         for &d in &self.shape {
             h.u64(d as u64);
         }
-        let mut buf = [0u8; 8 * 256];
-        for chunk in self.data.chunks(256) {
+        // 16 KiB per update: BLAKE3 hashes up to 16 of its 1 KiB chunks at
+        // once with SIMD, which it can only do when handed that many bytes
+        // (the digest is the same however the bytes are split).
+        const ELEMENTS: usize = 2048;
+        let mut buf = [0u8; 8 * ELEMENTS];
+        for chunk in self.data.chunks(ELEMENTS) {
             for (i, v) in chunk.iter().enumerate() {
                 buf[8 * i..8 * i + 8].copy_from_slice(&v.to_bits().to_le_bytes());
             }
@@ -142,7 +191,8 @@ mod tests {
 
     #[test]
     fn digest_streams_the_canonical_bytes() {
-        let t = Tensor::new(vec![3, 200], (0..600).map(|i| i as f64 * 0.5).collect()).unwrap();
+        // More than two of the digest's 2,048-element updates, the last partial.
+        let t = Tensor::new(vec![3, 1500], (0..4500).map(|i| i as f64 * 0.5).collect()).unwrap();
         let mut h = Hasher::new(Domain::Tensor);
         h.raw(&t.canonical_bytes());
         assert_eq!(t.digest(), h.finish());
@@ -170,6 +220,50 @@ mod tests {
             Err(TensorError::TooLarge { .. })
         ));
         assert!(Tensor::new(vec![], vec![7.0]).is_ok());
+    }
+
+    #[test]
+    fn first_non_finite_finds_the_first_in_any_block() {
+        let n = 3 * FINITE_SCAN_BLOCK + 7;
+        let finite = Tensor::new(vec![n], (0..n).map(|i| i as f64 - 1e300).collect()).unwrap();
+        assert_eq!(finite.first_non_finite(), None);
+        let specials = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -f64::NAN];
+        for at in [
+            0,
+            1,
+            FINITE_SCAN_BLOCK - 1,
+            FINITE_SCAN_BLOCK,
+            2 * FINITE_SCAN_BLOCK + 3,
+            n - 1,
+        ] {
+            for special in specials {
+                let mut data = finite.data().to_vec();
+                data[at] = special;
+                if at + 2 < n {
+                    data[at + 2] = f64::NAN; // a later one in the same block
+                }
+                let t = Tensor::new(vec![n], data).unwrap();
+                assert_eq!(t.first_non_finite(), Some(at), "{special} at {at}");
+            }
+        }
+        // Subnormals and the largest finite values are finite.
+        let edge = Tensor::new(vec![3], vec![f64::MIN_POSITIVE / 4.0, f64::MAX, f64::MIN]).unwrap();
+        assert_eq!(edge.first_non_finite(), None);
+    }
+
+    #[test]
+    fn the_cached_scan_follows_mutation() {
+        let mut t = Tensor::new(vec![4], vec![1.0; 4]).unwrap();
+        assert_eq!(t.first_non_finite(), None);
+        t.data_mut()[2] = f64::INFINITY;
+        assert_eq!(t.first_non_finite(), Some(2));
+        let copy = t.clone();
+        t.data_mut()[2] = 0.0;
+        assert_eq!(t.first_non_finite(), None);
+        assert_eq!(copy.first_non_finite(), Some(2));
+        // The cache is not part of the value.
+        let fresh = Tensor::new(vec![4], vec![1.0, 1.0, 0.0, 1.0]).unwrap();
+        assert_eq!(t, fresh);
     }
 
     #[test]

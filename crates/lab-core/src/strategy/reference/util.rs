@@ -121,10 +121,18 @@ pub(crate) fn weighted_fold<'a, I>(d: usize, terms: I) -> Vec<f64>
 where
     I: IntoIterator<Item = (f64, &'a [f64])>,
 {
+    // Blocked over elements so the accumulator block stays in L1 while
+    // every term streams past it; each element still folds its terms in
+    // order, so the bits are those of the plain loop.
+    const BLOCK: usize = 2048;
+    let terms: Vec<(f64, &[f64])> = terms.into_iter().collect();
     let mut acc = vec![0.0; d];
-    for (w, y) in terms {
-        for (a, &v) in acc.iter_mut().zip(y) {
-            *a += w * v;
+    for (start, block) in (0..).step_by(BLOCK).zip(acc.chunks_mut(BLOCK)) {
+        for &(w, y) in &terms {
+            let y = &y[start..start + block.len()];
+            for (a, &v) in block.iter_mut().zip(y) {
+                *a += w * v;
+            }
         }
     }
     acc
