@@ -78,6 +78,11 @@ impl Strategy for Ties {
 /// each element still folds over the models in order.
 const BLOCK: usize = 256;
 
+/// Elements whose sign election and disjoint sums [`ties_disjoint`] keeps
+/// in registers at once (four SSE2 or wasm SIMD vectors each).
+const LANES: usize = 8;
+const _: () = assert!(BLOCK.is_multiple_of(LANES));
+
 /// Which entries of one task vector a magnitude cut keeps.
 #[derive(Clone, Copy, Debug)]
 enum Cut {
@@ -116,18 +121,12 @@ impl Cut {
 /// The TIES trim of one task vector: keep the entries whose magnitude is at
 /// least the `(1 − density)` percentile of the *non-zero* magnitudes (all
 /// entries, i.e. all zeros, when there are none). `keys` is scratch.
-fn ties_cut(tau: impl Iterator<Item = f64>, density: f64, keys: &mut Vec<u64>) -> Cut {
+fn ties_cut(tau: &[f64], density: f64, keys: &mut Vec<u64>) -> Cut {
     // Branch-free compaction into a buffer as long as τ: every key is
-    // written, only the non-zero entries advance.
-    let (lower, _) = tau.size_hint();
-    if keys.len() < lower {
-        keys.resize(lower, 0);
-    }
+    // written, only the non-zero entries advance (so `m ≤ j < len`).
+    keys.resize(tau.len(), 0);
     let mut m = 0;
-    for v in tau {
-        if m == keys.len() {
-            keys.push(0);
-        }
+    for &v in tau {
         keys[m] = total_key(v.abs());
         m += usize::from(v != 0.0);
     }
@@ -198,50 +197,54 @@ fn ties_disjoint(
     let d = bd.len();
     let mut out = Vec::with_capacity(d);
     let mut block = vec![0.0; w.len() * BLOCK];
-    let (mut elected, mut num, mut cnt) = ([0.0; BLOCK], [0.0; BLOCK], [0.0; BLOCK]);
     let mut start = 0;
     while start < d {
         let len = BLOCK.min(d - start);
         for (i, row) in block.chunks_exact_mut(BLOCK).enumerate() {
             fill(i, start, &mut row[..len]);
         }
-        let votes = &mut elected[..len];
-        votes.fill(0.0);
-        for (row, &wi) in block.chunks_exact(BLOCK).zip(w) {
-            let t = &row[..len];
-            if by_magnitude {
-                votes.iter_mut().zip(t).for_each(|(v, &x)| *v += wi * x);
-            } else {
-                votes.iter_mut().zip(t).for_each(|(v, &x)| *v += np_sign(x));
-            }
-        }
-        votes.iter_mut().for_each(|v| *v = np_sign(*v));
-        let (num, cnt) = (&mut num[..len], &mut cnt[..len]);
-        num.fill(0.0);
-        cnt.fill(0.0);
-        for (row, &wi) in block.chunks_exact(BLOCK).zip(w) {
-            for (((nj, cj), &e), &x) in num
-                .iter_mut()
-                .zip(cnt.iter_mut())
-                .zip(&*votes)
-                .zip(&row[..len])
-            {
-                let a = if (np_sign(x) == e) & (x != 0.0) {
-                    1.0
+        // Groups of LANES elements, each folding over the models with its
+        // sums in registers. A last partial group also reads the rows'
+        // stale tail (values of an earlier block, or the initial zeros)
+        // and discards those lanes.
+        for o in (0..len).step_by(LANES) {
+            let lanes = |row: &[f64]| -> [f64; LANES] {
+                row[o..o + LANES]
+                    .try_into()
+                    .expect("BLOCK is a multiple of LANES")
+            };
+            let mut votes = [0.0; LANES];
+            for (row, &wi) in block.chunks_exact(BLOCK).zip(w) {
+                let t = lanes(row);
+                if by_magnitude {
+                    votes.iter_mut().zip(t).for_each(|(v, x)| *v += wi * x);
                 } else {
-                    0.0
-                };
-                *nj += (wi * x) * a;
-                *cj += a;
+                    votes.iter_mut().zip(t).for_each(|(v, x)| *v += np_sign(x));
+                }
             }
+            let elected = votes.map(np_sign);
+            let (mut num, mut cnt) = ([0.0; LANES], [0.0; LANES]);
+            for (row, &wi) in block.chunks_exact(BLOCK).zip(w) {
+                for (((nj, cj), e), x) in num.iter_mut().zip(&mut cnt).zip(elected).zip(lanes(row))
+                {
+                    let a = if (np_sign(x) == e) & (x != 0.0) {
+                        1.0
+                    } else {
+                        0.0
+                    };
+                    *nj += (wi * x) * a;
+                    *cj += a;
+                }
+            }
+            let kept = LANES.min(len - o);
+            out.extend(
+                bd[start + o..start + o + kept]
+                    .iter()
+                    .zip(num)
+                    .zip(cnt)
+                    .map(|((b, n), c)| b + n / f64::max(c, 1.0)),
+            );
         }
-        out.extend(
-            bd[start..start + len]
-                .iter()
-                .zip(&*num)
-                .zip(&*cnt)
-                .map(|((b, n), c)| b + n / f64::max(*c, 1.0)),
-        );
         start += len;
     }
     out
@@ -250,6 +253,39 @@ fn ties_disjoint(
 /// `b + δ`, elementwise.
 fn base_plus(bd: &[f64], delta: &[f64]) -> Vec<f64> {
     bd.iter().zip(delta).map(|(b, x)| b + x).collect()
+}
+
+/// Uniform draws per chunk of [`for_each_random_chunk`]: small enough for
+/// the stack and L1, large enough to amortise the calls.
+const RANDOM_CHUNK: usize = 256;
+
+/// Draws `d` values of `rng.random()`, in order, and hands them to
+/// `f(range, u)` chunk by chunk (`range` is where `u` falls in `0..d`).
+///
+/// Each value is exactly `PyRandom::random()`: the same two 32-bit words
+/// in the same order, combined by the same (exact) float expression. Doing
+/// the word draws in a tight loop first and the conversion afterwards lets
+/// the conversion, and the caller's mask loop over `u`, vectorise, where a
+/// `random()` call per entry kept the whole mask loop scalar.
+fn for_each_random_chunk(
+    rng: &mut PyRandom,
+    d: usize,
+    mut f: impl FnMut(std::ops::Range<usize>, &[f64]),
+) {
+    let mut words = [0u32; 2 * RANDOM_CHUNK];
+    let mut u = [0.0; RANDOM_CHUNK];
+    let mut start = 0;
+    while start < d {
+        let len = RANDOM_CHUNK.min(d - start);
+        let words = &mut words[..2 * len];
+        words.iter_mut().for_each(|w| *w = rng.getrandbits32());
+        for (o, ab) in u.iter_mut().zip(words.chunks_exact(2)) {
+            let (a, b) = (f64::from(ab[0] >> 5), f64::from(ab[1] >> 6));
+            *o = (a * 67_108_864.0 + b) * (1.0 / 9_007_199_254_740_992.0);
+        }
+        f(start..start + len, &u[..len]);
+        start += len;
+    }
 }
 
 /// DARE's rescale `1/(1 − p)`, or 1 when `p ≥ 1`.
@@ -296,10 +332,14 @@ impl Strategy for Dare {
         let bd = b.data();
         let mut delta = vec![0.0; bd.len()];
         for (x, &wi) in inputs.tensors.iter().zip(&w) {
-            for ((acc, &xv), &bv) in delta.iter_mut().zip(x.data()).zip(bd) {
-                let keep = if rng.random() >= p { 1.0 } else { 0.0 };
-                *acc += ((wi * (xv - bv)) * keep) * rho;
-            }
+            let x = x.data();
+            for_each_random_chunk(&mut rng, bd.len(), |r, u| {
+                let (acc, x, b) = (&mut delta[r.clone()], &x[r.clone()], &bd[r]);
+                for (((acc, &xv), &bv), &u) in acc.iter_mut().zip(x).zip(b).zip(u) {
+                    let keep = if u >= p { 1.0 } else { 0.0 };
+                    *acc += ((wi * (xv - bv)) * keep) * rho;
+                }
+            });
         }
         Ok(b.with_data(base_plus(bd, &delta)))
     }
@@ -351,16 +391,20 @@ impl Strategy for Della {
         let mut delta = vec![0.0; bd.len()];
         for (k, (x, &wi)) in inputs.tensors.iter().zip(&w).enumerate() {
             let mut rng = PyRandom::new(i128::from(inputs.seed) + k as i128);
-            let tau = || x.data().iter().zip(bd).map(|(x, b)| x - b);
-            let m = match max_abs_diff(x.data(), bd) {
+            let x = x.data();
+            let m = match max_abs_diff(x, bd) {
                 0.0 => 1.0,
                 x => x,
             };
-            for (acc, t) in delta.iter_mut().zip(tau()) {
-                let q = (p * (1.0 - t.abs() / m) + eps).clamp(0.0, 1.0);
-                let keep = if rng.random() >= q { 1.0 } else { 0.0 };
-                *acc += ((wi * t) * keep) * rho;
-            }
+            for_each_random_chunk(&mut rng, bd.len(), |r, u| {
+                let (acc, x, b) = (&mut delta[r.clone()], &x[r.clone()], &bd[r]);
+                for (((acc, &xv), &bv), &u) in acc.iter_mut().zip(x).zip(b).zip(u) {
+                    let t = xv - bv;
+                    let q = (p * (1.0 - t.abs() / m) + eps).clamp(0.0, 1.0);
+                    let keep = if u >= q { 1.0 } else { 0.0 };
+                    *acc += ((wi * t) * keep) * rho;
+                }
+            });
         }
         Ok(b.with_data(base_plus(bd, &delta)))
     }
@@ -422,33 +466,38 @@ impl Strategy for DareTies {
         let mut rng = PyRandom::new(i128::from(inputs.seed));
         let bd = b.data();
         let d = bd.len();
-        // The drop masks, one bit per entry (model-major), drawn in the
-        // reference's order; `D_ij = (τ_ij·m_ij)·ρ` is recomputed from them.
-        let words = d.div_ceil(64);
-        let mut kept = vec![0u64; words * inputs.tensors.len()];
+        // The keep masks, one byte (0 or 1) per entry, model-major, drawn
+        // in the reference's order; `D_ij = (τ_ij·m_ij)·ρ` is recomputed
+        // from them. A byte rather than a bit per entry (an eighth of the
+        // inputs' size) lets the recomputation vectorise.
+        let mut kept = vec![0u8; d * inputs.tensors.len()];
         let mut keys = Vec::new();
         let mut dropped = vec![0.0; d];
         let mut cuts = Vec::with_capacity(inputs.tensors.len());
-        for (x, bits) in inputs
-            .tensors
-            .iter()
-            .zip(kept.chunks_exact_mut(words.max(1)))
-        {
-            for (j, ((dj, &xv), &bv)) in dropped.iter_mut().zip(x.data()).zip(bd).enumerate() {
-                let keep = rng.random() >= p;
-                bits[j / 64] |= u64::from(keep) << (j % 64);
-                *dj = ((xv - bv) * if keep { 1.0 } else { 0.0 }) * rho;
-            }
-            cuts.push(ties_cut(dropped.iter().copied(), density, &mut keys));
+        for (x, mask) in inputs.tensors.iter().zip(kept.chunks_exact_mut(d.max(1))) {
+            let x = x.data();
+            for_each_random_chunk(&mut rng, d, |r, u| {
+                let (dj, mj) = (&mut dropped[r.clone()], &mut mask[r.clone()]);
+                let (x, b) = (&x[r.clone()], &bd[r]);
+                for ((((dj, mj), &xv), &bv), &u) in dj.iter_mut().zip(mj).zip(x).zip(b).zip(u) {
+                    let keep = u >= p;
+                    *mj = u8::from(keep);
+                    *dj = ((xv - bv) * if keep { 1.0 } else { 0.0 }) * rho;
+                }
+            });
+            cuts.push(ties_cut(&dropped, density, &mut keys));
         }
         let out = ties_disjoint(bd, &w, false, |i, start, row| {
-            let bits = &kept[i * words..(i + 1) * words];
-            let x = &inputs.tensors[i].data()[start..start + row.len()];
-            let dropped = x.iter().zip(&bd[start..]).enumerate().map(|(o, (xv, bv))| {
-                let j = start + o;
-                let keep = bits[j / 64] >> (j % 64) & 1 == 1;
-                ((xv - bv) * if keep { 1.0 } else { 0.0 }) * rho
-            });
+            let r = start..start + row.len();
+            let (x, mask) = (
+                &inputs.tensors[i].data()[r.clone()],
+                &kept[i * d..][r.clone()],
+            );
+            let dropped = x
+                .iter()
+                .zip(&bd[r])
+                .zip(mask)
+                .map(|((xv, bv), &m)| ((xv - bv) * if m != 0 { 1.0 } else { 0.0 }) * rho);
             cuts[i].fill(row, dropped);
         });
         Ok(b.with_data(out))
@@ -509,9 +558,13 @@ impl Strategy for ModelBreadcrumbs {
             if random {
                 let mut rng = PyRandom::new(seed + k as i128);
                 let keep_p = 1.0 - s;
-                for (acc, t) in delta.iter_mut().zip(tau()) {
-                    *acc += wi * (t * if rng.random() < keep_p { 1.0 } else { 0.0 });
-                }
+                let x = x.data();
+                for_each_random_chunk(&mut rng, bd.len(), |r, u| {
+                    let (acc, x, b) = (&mut delta[r.clone()], &x[r.clone()], &bd[r]);
+                    for (((acc, &xv), &bv), &u) in acc.iter_mut().zip(x).zip(b).zip(u) {
+                        *acc += wi * ((xv - bv) * if u < keep_p { 1.0 } else { 0.0 });
+                    }
+                });
             } else {
                 magnitude_cut(x.data(), bd, s * 100.0, &mut keys).accumulate(&mut delta, wi, tau());
             }
@@ -583,6 +636,28 @@ mod tests {
         }
     }
 
+    /// The chunked draws are `random()`'s values, bit for bit, across
+    /// MT19937 block boundaries and for lengths that are not a multiple of
+    /// the chunk.
+    #[test]
+    fn random_chunks_equal_random_calls() {
+        for (seed, d) in [(0, 0), (1, 1), (7, 255), (42, 257), (9, 5000)] {
+            let mut chunked = PyRandom::new(seed);
+            let mut single = PyRandom::new(seed);
+            let mut seen = 0;
+            for_each_random_chunk(&mut chunked, d, |r, u| {
+                assert_eq!(r.start, seen);
+                assert_eq!(r.len(), u.len());
+                for &v in u {
+                    assert_eq!(v.to_bits(), single.random().to_bits());
+                }
+                seen = r.end;
+            });
+            assert_eq!(seen, d);
+            assert_eq!(chunked.getrandbits32(), single.getrandbits32());
+        }
+    }
+
     /// Skipping the zero keys gives the compacted percentile, bit for bit,
     /// on data with many zeros (both signs) and tied magnitudes.
     #[test]
@@ -602,8 +677,8 @@ mod tests {
                 .map(|j| if j % 3 == 0 { 0.0 } else { -0.0 })
                 .collect();
             let density = rng.random();
-            let tau = x.iter().zip(&b).map(|(x, b)| x - b);
-            let compact = ties_cut(tau, density, &mut keys);
+            let tau: Vec<f64> = x.iter().zip(&b).map(|(x, b)| x - b).collect();
+            let compact = ties_cut(&tau, density, &mut keys);
             let dense = ties_cut_dense(&x, &b, density, &mut keys);
             assert_eq!(theta(compact), theta(dense), "d {d} density {density}");
         }
