@@ -164,16 +164,15 @@ impl Tensor {
         for &d in &self.shape {
             h.u64(d as u64);
         }
-        // 16 KiB per update: BLAKE3 hashes up to 16 of its 1 KiB chunks at
-        // once with SIMD, which it can only do when handed that many bytes
-        // (the digest is the same however the bytes are split).
-        const ELEMENTS: usize = 2048;
-        let mut buf = [0u8; 8 * ELEMENTS];
-        for chunk in self.data.chunks(ELEMENTS) {
-            for (i, v) in chunk.iter().enumerate() {
-                buf[8 * i..8 * i + 8].copy_from_slice(&v.to_bits().to_le_bytes());
-            }
-            h.raw(&buf[..8 * chunk.len()]);
+        // One update over all the elements: BLAKE3 hashes many of its 1 KiB
+        // chunks at once with SIMD only when handed that many bytes. On
+        // little-endian targets (x86-64, wasm32) the f64s in memory are
+        // already their canonical little-endian bytes.
+        #[cfg(target_endian = "little")]
+        h.raw(bytemuck::cast_slice(&self.data));
+        #[cfg(not(target_endian = "little"))]
+        for v in &self.data {
+            h.raw(&v.to_bits().to_le_bytes());
         }
         h.finish()
     }
