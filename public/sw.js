@@ -7,16 +7,19 @@
 // * install: fetch the page (`./`), cache it and every same-origin asset it
 //   names (css, the app's js and wasm from the modulepreload/preload links and
 //   the inline loader, favicon, manifest), then `./worker_loader.js` and the
-//   modules and wasm it pulls in (worker.js → worker_bg.wasm), found by
-//   reading `import … from '…'` and `new URL('…', import.meta.url)`.
+//   modules and wasm it pulls in (worker.js → worker_bg.wasm), and the
+//   second page bundle `./pages.js` (→ pages_bg.wasm; the app loads it for
+//   the rarely used pages), found by reading `import … from '…'` and
+//   `new URL('…', import.meta.url)`.
 // * fetch (same-origin GETs inside the scope only; nothing else is touched):
 //   - hashed assets (`name-<hex hash>[_bg].js|wasm|css`; Trunk prints the
 //     64-bit hash without leading zeros, so 8–16 digits): cache first — a
 //     hashed name never changes content;
 //   - navigations and unhashed files (index, worker_loader.js, worker.js,
-//     worker_bg.wasm, favicon, manifest): network first, so a new deploy is
-//     picked up while online; the cached copy answers when the network is
-//     down (or slower than NETWORK_TIMEOUT_MS and a copy exists).
+//     worker_bg.wasm, pages.js, pages_bg.wasm, favicon, manifest): network
+//     first, so a new deploy is picked up while online; the cached copy
+//     answers when the network is down (or slower than NETWORK_TIMEOUT_MS
+//     and a copy exists).
 //   Every successful same-origin response is stored, so whatever a visit
 //   loaded is available on the next offline one.
 // * Cached responses keep their headers (COOP/COEP when the host sends
@@ -121,7 +124,8 @@ async function precache() {
   await cache.put(index, await storable(page));
 
   const fromHtml = assetsOfHtml(html, index);
-  const queue = [...fromHtml, new URL('./worker_loader.js', SCOPE).href];
+  const extra = ['./worker_loader.js', './pages.js'].map((f) => new URL(f, SCOPE).href);
+  const queue = [...new Set([...fromHtml, ...extra])];
   const seen = new Set(queue);
   while (queue.length > 0 && seen.size <= MAX_PRECACHE) {
     const batch = queue.splice(0, queue.length);

@@ -2,6 +2,13 @@
 //! footer. The page is chosen by the `exp` query parameter, so no router is
 //! needed and a permalink is just the URL. `embed=1` drops the header and
 //! footer (a chrome-less view of one experiment for an iframe).
+//!
+//! Every tab is a full navigation, so the app ships as two bundles: the
+//! page's own (`src/main.rs`: overview, Experiments 1–3, Reproduce) and a
+//! second one for the rarely used pages (`src/bin/pages.rs`: scalability,
+//! trust, full suite, benchmarks; see [`PageKind::in_pages_bundle`]), which
+//! the first loads instead of mounting itself. Each bundle links only the
+//! pages its [`Pages`] function names.
 
 use crate::browser;
 use crate::pages;
@@ -46,6 +53,14 @@ impl PageKind {
         (PageKind::Benchmark, "benchmark", "Benchmarks"),
     ];
 
+    /// Shown by the second bundle (`src/bin/pages.rs`), not the page's own.
+    pub fn in_pages_bundle(self) -> bool {
+        matches!(
+            self,
+            PageKind::Scale | PageKind::Trust | PageKind::Suite | PageKind::Benchmark
+        )
+    }
+
     /// The page an `exp` value names.
     pub fn from_exp(exp: &str) -> Option<PageKind> {
         PageKind::ALL
@@ -55,10 +70,14 @@ impl PageKind {
     }
 }
 
-/// The whole app.
-#[component]
-pub fn App() -> impl IntoView {
-    let pairs = parse_query(&browser::location_search());
+/// Renders `page` from the query `pairs`; `shell_issues` (an unknown
+/// `exp`) are shown with the page's own link problems. Each bundle passes
+/// the function that names the pages it carries.
+pub type Pages = fn(PageKind, &[(String, String)], Vec<QueryIssue>) -> AnyView;
+
+/// The page the `exp` query parameter selects (the last one wins), and
+/// the link problem of an unknown value.
+pub fn selected_page(pairs: &[(String, String)]) -> (PageKind, Vec<QueryIssue>) {
     let mut shell_issues: Vec<QueryIssue> = Vec::new();
     let exp = pairs
         .iter()
@@ -76,8 +95,20 @@ pub fn App() -> impl IntoView {
             PageKind::Convergence
         }),
     };
+    (page, shell_issues)
+}
+
+/// The page this URL shows.
+pub fn current_page() -> PageKind {
+    selected_page(&parse_query(&browser::location_search())).0
+}
+
+/// The whole app, showing the pages `pages` renders.
+pub fn app(pages: Pages) -> impl IntoView {
+    let pairs = parse_query(&browser::location_search());
+    let (page, shell_issues) = selected_page(&pairs);
     let embed = read_options(&pairs, &mut Vec::new()).embed;
-    let body = page_view(page, &pairs, shell_issues);
+    let body = pages(page, &pairs, shell_issues);
     if embed {
         return view! { <main id="main" class="wrap embed">{body}</main> }.into_any();
     }
@@ -105,31 +136,53 @@ pub fn App() -> impl IntoView {
     .into_any()
 }
 
-/// The selected page, read from the query; `shell_issues` (an unknown
-/// `exp`) are shown with the page's own link problems.
-fn page_view(page: PageKind, pairs: &[(String, String)], shell_issues: Vec<QueryIssue>) -> AnyView {
-    macro_rules! experiment {
-        ($module:ident, $page:ident) => {{
-            let mut query = read_page_query(pairs, pages::$module::config_from_pairs);
-            query.issues.splice(0..0, shell_issues);
-            view! { <$page query/> }.into_any()
-        }};
-    }
+macro_rules! experiment {
+    ($pairs:ident, $shell_issues:ident, $module:ident, $page:ident) => {{
+        let mut query = read_page_query($pairs, pages::$module::config_from_pairs);
+        query.issues.splice(0..0, $shell_issues);
+        view! { <$page query/> }.into_any()
+    }};
+}
+
+/// The page bundle's pages (`src/main.rs`); the others are never asked of
+/// it (its `main` loads the second bundle for them), and show Experiment 1
+/// if they are.
+pub fn main_pages(
+    page: PageKind,
+    pairs: &[(String, String)],
+    shell_issues: Vec<QueryIssue>,
+) -> AnyView {
     let options = read_options(pairs, &mut Vec::new());
     match page {
-        PageKind::Convergence => {
+        PageKind::Partition => experiment!(pairs, shell_issues, partition, PartitionPage),
+        PageKind::Sweep => experiment!(pairs, shell_issues, sweep, SweepPage),
+        PageKind::Overview => view! { <OverviewPage options pairs=pairs.to_vec()/> }.into_any(),
+        PageKind::Reproduce => view! { <ReproducePage options pairs=pairs.to_vec()/> }.into_any(),
+        PageKind::Convergence
+        | PageKind::Scale
+        | PageKind::Trust
+        | PageKind::Suite
+        | PageKind::Benchmark => {
             let mut query = read_page_query(pairs, crate::query::config_from_pairs);
             query.issues.splice(0..0, shell_issues);
             view! { <ConvergencePage query/> }.into_any()
         }
-        PageKind::Partition => experiment!(partition, PartitionPage),
-        PageKind::Sweep => experiment!(sweep, SweepPage),
-        PageKind::Scale => experiment!(scale, ScalePage),
-        PageKind::Trust => experiment!(trust, TrustPage),
-        PageKind::Suite => experiment!(suite, SuitePage),
-        PageKind::Overview => view! { <OverviewPage options pairs=pairs.to_vec()/> }.into_any(),
-        PageKind::Reproduce => view! { <ReproducePage options pairs=pairs.to_vec()/> }.into_any(),
+    }
+}
+
+/// Every page (the second bundle, `src/bin/pages.rs`).
+pub fn all_pages(
+    page: PageKind,
+    pairs: &[(String, String)],
+    shell_issues: Vec<QueryIssue>,
+) -> AnyView {
+    let options = read_options(pairs, &mut Vec::new());
+    match page {
+        PageKind::Scale => experiment!(pairs, shell_issues, scale, ScalePage),
+        PageKind::Trust => experiment!(pairs, shell_issues, trust, TrustPage),
+        PageKind::Suite => experiment!(pairs, shell_issues, suite, SuitePage),
         PageKind::Benchmark => view! { <BenchmarkPage options pairs=pairs.to_vec()/> }.into_any(),
+        _ => main_pages(page, pairs, shell_issues),
     }
 }
 

@@ -46,6 +46,28 @@ pub fn timer_resolution_us() -> f64 {
     }
 }
 
+/// The second bundle's loader (`src/bin/pages.rs`, emitted by Trunk next
+/// to the page as `pages.js` + `pages_bg.wasm`), relative to the page like
+/// the worker's. `public/sw.js` precaches both for offline use.
+pub const PAGES_BUNDLE_URL: &str = "./pages.js";
+
+/// Loads the second bundle, which mounts the app itself (for the pages
+/// [`crate::app::PageKind::in_pages_bundle`]); if it cannot load, a notice
+/// says so in the page.
+pub fn load_pages_bundle() {
+    let load = js_sys::Function::new_with_args(
+        "url",
+        "return import(new URL(url, document.baseURI).href).then((m) => m.default()).catch((e) => {\
+           const p = document.createElement('p');\
+           p.className = 'notice error';\
+           p.setAttribute('role', 'alert');\
+           p.textContent = 'This page of Convergence Lab could not be loaded: ' + e;\
+           document.body.append(p);\
+         });",
+    );
+    let _ = load.call1(&JsValue::NULL, &JsValue::from_str(PAGES_BUNDLE_URL));
+}
+
 /// Number of workers to spawn by default: the logical cores, capped.
 pub fn default_workers(cap: u32) -> u32 {
     let cores = window().map_or(1.0, |w| w.navigator().hardware_concurrency());

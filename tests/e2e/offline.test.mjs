@@ -114,12 +114,20 @@ test('after one visit the lab loads and runs with the network off', () =>
     await page.goto(labUrl({ exp: 'convergence', nodes: '4', dim: '2', orderings: '1', workers: '2', run: '1' }));
     assert.equal((await waitForRun(page)).passed, 'true');
 
+    // A page of the second bundle (pages.js + pages_bg.wasm), never visited
+    // online: the service worker precached that bundle at install.
+    await page.goto(labUrl({ exp: 'scale' }));
+    await page.getByTestId('run').waitFor();
+    assert.match(await page.locator('h1').first().textContent(), /scalability/i);
+
     assert.deepEqual(failed, [], 'no request of the page or its workers failed offline');
     const fromNetwork = served.filter((r) => !r.sw).map((r) => r.url);
     assert.deepEqual(fromNetwork, [], 'every response came from the service worker');
-    for (const file of ['worker_loader.js', 'worker.js', 'worker_bg.wasm']) {
+    for (const file of ['worker_loader.js', 'worker.js', 'worker_bg.wasm', 'pages.js', 'pages_bg.wasm']) {
       assert.ok(served.some((r) => new URL(r.url).pathname.endsWith(`/${file}`)), `${file} was served offline`);
     }
+    await page.goto(labUrl({ exp: 'convergence' }));
+    await page.getByTestId('run').waitFor();
     const appWasm = await page.evaluate(() => document.querySelector('link[rel=preload][href$=".wasm"]').href);
     assert.ok(served.some((r) => r.url === appWasm), `the app's wasm (${appWasm}) was served offline`);
   }));

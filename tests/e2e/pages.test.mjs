@@ -97,3 +97,25 @@ for (const exp of ['partition', 'suite']) {
       }));
   }
 }
+
+// The app ships as two bundles (src/main.rs, src/bin/pages.rs): the page's
+// own one mounts the overview, Experiments 1–3 and Reproduce; for the
+// rarely used pages it loads pages.js + pages_bg.wasm, which mounts instead.
+// Either way the app is mounted exactly once.
+for (const [exp, second] of [
+  ['overview', false], ['convergence', false], ['partition', false], ['sweep', false],
+  ['reproduce', false], ['scale', true], ['trust', true], ['suite', true], ['benchmark', true],
+]) {
+  test(`${exp}: shown by the ${second ? 'second' : "page's own"} bundle, mounted once`, () =>
+    withPage(async (page) => {
+      const wasm = [];
+      page.on('request', (r) => { if (r.url().endsWith('.wasm')) wasm.push(new URL(r.url()).pathname); });
+      await page.goto(labUrl({ exp }));
+      await page.locator('#main h1').first().waitFor();
+      await page.waitForLoadState('networkidle');
+      assert.equal(await page.locator('header.site-header').count(), 1, 'one header');
+      assert.equal(await page.locator('main#main').count(), 1, 'one main');
+      assert.equal(wasm.some((p) => p.endsWith('/pages_bg.wasm')), second, `pages_bg.wasm loaded: ${wasm}`);
+      assert.equal(await page.locator('.notice.error').count(), 0, 'no load error');
+    }));
+}

@@ -19,10 +19,6 @@ use lab_core::trust::bench::Work;
 use lab_core::trust::Level;
 use serde::{Deserialize, Serialize};
 
-/// The golden fingerprints computed natively on x86-64 (checked by
-/// `crates/lab-core/tests/golden.rs`).
-pub const GOLDEN_JSON: &str = include_str!("../../../tests/data/golden/fingerprints.json");
-
 /// A golden case: a convergence config and its native fingerprint.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GoldenCase {
@@ -31,22 +27,40 @@ pub struct GoldenCase {
     pub fingerprint: String,
 }
 
-/// The convergence cases of the golden file.
+/// One golden case as `build.rs` writes it.
+type GoldenEntry = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static str,
+);
+
+/// The golden file's convergence cases (`tests/data/golden/fingerprints.json`,
+/// fingerprints computed natively on x86-64 and checked by
+/// `crates/lab-core/tests/golden.rs`) as (name, config as query pairs,
+/// fingerprint), extracted by `build.rs` at build time.
+const GOLDEN_CASES: &[GoldenEntry] = include!(concat!(env!("OUT_DIR"), "/golden_cases.rs"));
+
+/// The convergence cases of the golden file, their configs read by the
+/// engine's query parser (the page carries no JSON deserializer).
 pub fn golden_cases() -> Result<Vec<GoldenCase>, String> {
-    let golden: serde_json::Value =
-        serde_json::from_str(GOLDEN_JSON).map_err(|e| format!("golden file: {e}"))?;
-    let cases = golden["cases"]
-        .as_array()
-        .ok_or("golden file: no cases array")?;
-    cases
+    GOLDEN_CASES
         .iter()
-        .filter(|c| c["experiment"] == "convergence")
-        .map(|c| {
+        .map(|&(name, pairs, fingerprint)| {
+            let pairs: Vec<(String, String)> = pairs
+                .iter()
+                .map(|&(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let (config, issues) = ConvergenceConfig::from_query(&pairs);
+            if let Some(issue) = issues.first() {
+                return Err(format!(
+                    "golden case {name}: {}={}: {}",
+                    issue.key, issue.value, issue.message
+                ));
+            }
             Ok(GoldenCase {
-                name: c["name"].as_str().unwrap_or_default().to_string(),
-                config: serde_json::from_value(c["config"].clone())
-                    .map_err(|e| format!("golden case {}: {e}", c["name"]))?,
-                fingerprint: c["fingerprint"].as_str().unwrap_or_default().to_string(),
+                name: name.to_string(),
+                config,
+                fingerprint: fingerprint.to_string(),
             })
         })
         .collect()
@@ -525,6 +539,25 @@ async fn trust_step<L: Link>(link: &mut L, plan: &Plan) -> Result<Trust, RunErro
 mod tests {
     use super::*;
     use crate::local::{block_on, LocalLink};
+
+    #[test]
+    fn golden_cases_match_the_file_read_by_serde_json() {
+        let golden: serde_json::Value =
+            serde_json::from_str(include_str!("../../../tests/data/golden/fingerprints.json"))
+                .unwrap();
+        let expected: Vec<GoldenCase> = golden["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["experiment"] == "convergence")
+            .map(|c| GoldenCase {
+                name: c["name"].as_str().unwrap().to_string(),
+                config: serde_json::from_value(c["config"].clone()).unwrap(),
+                fingerprint: c["fingerprint"].as_str().unwrap().to_string(),
+            })
+            .collect();
+        assert_eq!(golden_cases().unwrap(), expected);
+    }
 
     #[test]
     fn the_golden_file_has_convergence_cases() {
