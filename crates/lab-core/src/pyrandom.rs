@@ -111,6 +111,22 @@ impl PyRandom {
         y
     }
 
+    /// Fills `words` with the next outputs, exactly as that many
+    /// [`PyRandom::getrandbits32`] calls would, copying whole runs of the
+    /// tempered block at a time.
+    pub fn fill_u32(&mut self, mut words: &mut [u32]) {
+        while !words.is_empty() {
+            if self.index >= N {
+                self.twist();
+            }
+            let take = words.len().min(N - self.index);
+            let (head, rest) = words.split_at_mut(take);
+            head.copy_from_slice(&self.out[self.index..self.index + take]);
+            self.index += take;
+            words = rest;
+        }
+    }
+
     /// `random()`: a multiple of 2^-53 in [0, 1) from two 32-bit outputs.
     /// Both words are read with one bounds check when the block has two
     /// left (every time but once per 312 calls).
@@ -253,6 +269,21 @@ mod tests {
             let mag = if y & 1 == 1 { MATRIX_A } else { 0 };
             mt[k] = mt[(k + M) % N] ^ (y >> 1) ^ mag;
         }
+    }
+
+    #[test]
+    fn fill_u32_equals_one_call_per_word() {
+        let mut one = PyRandom::new(2024);
+        let mut bulk = PyRandom::new(2024);
+        one.random(); // start mid-block
+        bulk.random();
+        for len in [0, 1, 7, 311, 312, 313, 1000, 5] {
+            let mut words = vec![0; len];
+            bulk.fill_u32(&mut words);
+            let expected: Vec<u32> = (0..len).map(|_| one.getrandbits32()).collect();
+            assert_eq!(words, expected, "{len} words");
+        }
+        assert_eq!(one.random().to_bits(), bulk.random().to_bits());
     }
 
     #[test]

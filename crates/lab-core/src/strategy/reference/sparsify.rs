@@ -278,7 +278,7 @@ fn for_each_random_chunk(
     while start < d {
         let len = RANDOM_CHUNK.min(d - start);
         let words = &mut words[..2 * len];
-        words.iter_mut().for_each(|w| *w = rng.getrandbits32());
+        rng.fill_u32(words);
         for (o, ab) in u.iter_mut().zip(words.chunks_exact(2)) {
             let (a, b) = (f64::from(ab[0] >> 5), f64::from(ab[1] >> 6));
             *o = (a * 67_108_864.0 + b) * (1.0 / 9_007_199_254_740_992.0);
