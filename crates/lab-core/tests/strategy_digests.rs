@@ -1,15 +1,13 @@
-//! Bit-exactness guard for performance work on the strategies: prints one
-//! digest line per (strategy, parameter set, input set), covering every
-//! registered strategy of both families with default parameters plus
-//! non-default ones for the sparsification strategies.
-//!
-//! Save the output before a change and compare after it:
+//! Bit-exactness guard for the strategies: one digest line per (strategy,
+//! parameter set, input set), covering every registered strategy of both
+//! families with default parameters plus non-default ones for the
+//! sparsification strategies, checked against
+//! `tests/data/strategy_digests.txt`. Any optimisation must leave every line
+//! unchanged; a deliberate change of outputs rewrites the file with
 //!
 //! ```text
-//! cargo test -p lab-core --release --test strategy_digests -- --ignored --nocapture > before.txt
+//! cargo test -p lab-core --release --test strategy_digests -- --ignored --nocapture print_strategy_digests > crates/lab-core/tests/data/strategy_digests.txt
 //! ```
-//!
-//! Any optimisation must leave every line unchanged.
 
 use lab_core::pyrandom::PyRandom;
 use lab_core::strategy::{merge_by_name, registry, MergeInputs, ParamValue, Params};
@@ -23,6 +21,22 @@ struct Case {
     weights: Vec<f64>,
     base: Tensor,
     seed: u64,
+}
+
+impl Case {
+    /// Calls `f` with the case as merge inputs under `tensor_key`.
+    fn with_inputs<R>(&self, tensor_key: &str, f: impl FnOnce(&MergeInputs<'_>) -> R) -> R {
+        let ids: Vec<&str> = self.ids.iter().map(String::as_str).collect();
+        let tensors: Vec<&Tensor> = self.tensors.iter().collect();
+        f(&MergeInputs {
+            ids: &ids,
+            tensors: &tensors,
+            weights: &self.weights,
+            base: Some(&self.base),
+            seed: self.seed,
+            tensor_key,
+        })
+    }
 }
 
 /// Values drawn so that the sets contain exact zeros of the task vector
@@ -130,8 +144,39 @@ fn extra_params(name: &str) -> Vec<Params> {
 }
 
 #[test]
-#[ignore = "prints digests for before/after comparison"]
+fn every_strategy_output_matches_its_recorded_digest() {
+    let expected: Vec<&str> = include_str!("data/strategy_digests.txt").lines().collect();
+    let now = strategy_digests();
+    let changed: Vec<String> = now
+        .iter()
+        .zip(&expected)
+        .filter(|(a, b)| a != b)
+        .map(|(a, b)| format!("now {a}\n was {b}"))
+        .collect();
+    assert!(
+        changed.is_empty(),
+        "{} output(s) changed:\n{}",
+        changed.len(),
+        changed.join("\n")
+    );
+    assert_eq!(
+        now.len(),
+        expected.len(),
+        "number of (strategy, parameters, input) lines"
+    );
+}
+
+#[test]
+#[ignore = "prints the digest lines (to rewrite the recorded file)"]
 fn print_strategy_digests() {
+    for line in strategy_digests() {
+        println!("{line}");
+    }
+}
+
+/// The digest lines, in registry order.
+fn strategy_digests() -> Vec<String> {
+    let mut lines = Vec::new();
     let cases = [
         make_case(1, &[33], 0, 1),
         make_case(2, &[17, 9], 1, 2),
@@ -148,24 +193,16 @@ fn print_strategy_digests() {
         sets.extend(extra_params(name));
         for (p_idx, params) in sets.iter().enumerate() {
             for case in &cases {
-                let ids: Vec<&str> = case.ids.iter().map(String::as_str).collect();
-                let tensors: Vec<&Tensor> = case.tensors.iter().collect();
-                let inputs = MergeInputs {
-                    ids: &ids,
-                    tensors: &tensors,
-                    weights: &case.weights,
-                    base: Some(&case.base),
-                    seed: case.seed,
-                    tensor_key: "w",
-                };
-                let line = match merge_by_name(name, &inputs, params) {
+                let line = match case.with_inputs("w", |inputs| merge_by_name(name, inputs, params))
+                {
                     Ok(t) => format!("{:016x}", digest(&t)),
                     Err(e) => format!("error: {e}"),
                 };
-                println!("{name} p{p_idx} {} {line}", case.label);
+                lines.push(format!("{name} p{p_idx} {} {line}", case.label));
             }
         }
     }
+    lines
 }
 
 /// The bench's inputs (`benches/strategies.rs`): base ~ U(−1, 1),
@@ -214,25 +251,17 @@ fn time_strategies() {
         .unwrap_or_else(|| vec![10, 100]);
     for n in sizes {
         let case = bench_case(n);
-        let ids: Vec<&str> = case.ids.iter().map(String::as_str).collect();
-        let tensors: Vec<&Tensor> = case.tensors.iter().collect();
-        let inputs = MergeInputs {
-            ids: &ids,
-            tensors: &tensors,
-            weights: &case.weights,
-            base: Some(&case.base),
-            seed: case.seed,
-            tensor_key: "",
-        };
         for name in names.split(',') {
-            let mut times: Vec<f64> = (0..reps)
-                .map(|_| {
-                    let t = std::time::Instant::now();
-                    let out = merge_by_name(name, &inputs, &Params::new()).expect("merge");
-                    std::hint::black_box(out);
-                    t.elapsed().as_secs_f64() * 1e3
-                })
-                .collect();
+            let mut times: Vec<f64> = case.with_inputs("", |inputs| {
+                (0..reps)
+                    .map(|_| {
+                        let t = std::time::Instant::now();
+                        let out = merge_by_name(name, inputs, &Params::new()).expect("merge");
+                        std::hint::black_box(out);
+                        t.elapsed().as_secs_f64() * 1e3
+                    })
+                    .collect()
+            });
             times.sort_by(f64::total_cmp);
             println!(
                 "{n}x128² {name:20} min {:8.3} ms  median {:8.3} ms",
