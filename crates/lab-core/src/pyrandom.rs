@@ -140,8 +140,7 @@ impl PyRandom {
             let a = self.getrandbits32();
             (a, self.getrandbits32())
         };
-        let (a, b) = (f64::from(a >> 5), f64::from(b >> 6));
-        (a * 67_108_864.0 + b) * (1.0 / 9_007_199_254_740_992.0)
+        random_of(a, b)
     }
 
     /// `gauss(mu, sigma)`: Box–Muller with CPython's one-value cache, so
@@ -236,6 +235,15 @@ fn seed_words(mut v: u128) -> Vec<u32> {
             return words;
         }
     }
+}
+
+/// `random()`'s value from its two 32-bit words, in draw order: 27 bits of
+/// the first and 26 of the second make a multiple of 2^-53 in [0, 1)
+/// (CPython's `random_random`; every step is exact).
+#[inline]
+pub fn random_of(a: u32, b: u32) -> f64 {
+    let (a, b) = (f64::from(a >> 5), f64::from(b >> 6));
+    (a * 67_108_864.0 + b) * (1.0 / 9_007_199_254_740_992.0)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use super::util::{
     str_param, total_key, weights_hat, SEED_PARAM,
 };
 use crate::error::MergeError;
-use crate::pyrandom::PyRandom;
+use crate::pyrandom::{random_of, PyRandom};
 use crate::strategy::{
     param_f64, param_i64, param_str, Family, MergeInputs, ParamSpec, Params, ReproClass, Strategy,
     StrategyInfo,
@@ -280,8 +280,7 @@ fn for_each_random_chunk(
         let words = &mut words[..2 * len];
         rng.fill_u32(words);
         for (o, ab) in u.iter_mut().zip(words.chunks_exact(2)) {
-            let (a, b) = (f64::from(ab[0] >> 5), f64::from(ab[1] >> 6));
-            *o = (a * 67_108_864.0 + b) * (1.0 / 9_007_199_254_740_992.0);
+            *o = random_of(ab[0], ab[1]);
         }
         f(start..start + len, &u[..len]);
         start += len;
