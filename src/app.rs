@@ -137,8 +137,8 @@ pub fn app(pages: Pages) -> impl IntoView {
 }
 
 macro_rules! experiment {
-    ($pairs:ident, $shell_issues:ident, $module:ident, $page:ident) => {{
-        let mut query = read_page_query($pairs, pages::$module::config_from_pairs);
+    ($pairs:ident, $shell_issues:ident, $config_from_pairs:path, $page:ident) => {{
+        let mut query = read_page_query($pairs, $config_from_pairs);
         query.issues.splice(0..0, $shell_issues);
         view! { <$page query/> }.into_any()
     }};
@@ -154,19 +154,30 @@ pub fn main_pages(
 ) -> AnyView {
     let options = read_options(pairs, &mut Vec::new());
     match page {
-        PageKind::Partition => experiment!(pairs, shell_issues, partition, PartitionPage),
-        PageKind::Sweep => experiment!(pairs, shell_issues, sweep, SweepPage),
+        PageKind::Partition => experiment!(
+            pairs,
+            shell_issues,
+            pages::partition::config_from_pairs,
+            PartitionPage
+        ),
+        PageKind::Sweep => experiment!(
+            pairs,
+            shell_issues,
+            pages::sweep::config_from_pairs,
+            SweepPage
+        ),
         PageKind::Overview => view! { <OverviewPage options pairs=pairs.to_vec()/> }.into_any(),
         PageKind::Reproduce => view! { <ReproducePage options pairs=pairs.to_vec()/> }.into_any(),
         PageKind::Convergence
         | PageKind::Scale
         | PageKind::Trust
         | PageKind::Suite
-        | PageKind::Benchmark => {
-            let mut query = read_page_query(pairs, crate::query::config_from_pairs);
-            query.issues.splice(0..0, shell_issues);
-            view! { <ConvergencePage query/> }.into_any()
-        }
+        | PageKind::Benchmark => experiment!(
+            pairs,
+            shell_issues,
+            crate::query::config_from_pairs,
+            ConvergencePage
+        ),
     }
 }
 
@@ -178,9 +189,24 @@ pub fn all_pages(
 ) -> AnyView {
     let options = read_options(pairs, &mut Vec::new());
     match page {
-        PageKind::Scale => experiment!(pairs, shell_issues, scale, ScalePage),
-        PageKind::Trust => experiment!(pairs, shell_issues, trust, TrustPage),
-        PageKind::Suite => experiment!(pairs, shell_issues, suite, SuitePage),
+        PageKind::Scale => experiment!(
+            pairs,
+            shell_issues,
+            pages::scale::config_from_pairs,
+            ScalePage
+        ),
+        PageKind::Trust => experiment!(
+            pairs,
+            shell_issues,
+            pages::trust::config_from_pairs,
+            TrustPage
+        ),
+        PageKind::Suite => experiment!(
+            pairs,
+            shell_issues,
+            pages::suite::config_from_pairs,
+            SuitePage
+        ),
         PageKind::Benchmark => view! { <BenchmarkPage options pairs=pairs.to_vec()/> }.into_any(),
         _ => main_pages(page, pairs, shell_issues),
     }
