@@ -10,29 +10,6 @@ use std::sync::OnceLock;
 /// 128 MiB). Larger inputs are rejected with [`TensorError::TooLarge`].
 pub const TENSOR_ELEMENTS_MAX: usize = 1 << 24;
 
-/// Elements per block of the branch-free finiteness scan.
-const FINITE_SCAN_BLOCK: usize = 512;
-
-/// Index of the first NaN or infinite value of `data`: blocks of
-/// [`FINITE_SCAN_BLOCK`] elements are tested without a branch per element
-/// (the loop vectorises), and only a block holding a NaN or an infinity is
-/// searched element by element.
-pub fn first_non_finite(data: &[f64]) -> Option<usize> {
-    const EXPONENT: u64 = 0x7ff0_0000_0000_0000;
-    data.chunks(FINITE_SCAN_BLOCK)
-        .enumerate()
-        .find_map(|(block, values)| {
-            // A value is NaN or ±∞ exactly when its exponent bits are all set.
-            let any = values
-                .iter()
-                .fold(false, |any, v| any | (v.to_bits() & EXPONENT == EXPONENT));
-            any.then(|| {
-                let at = values.iter().position(|v| !v.is_finite());
-                block * FINITE_SCAN_BLOCK + at.expect("a flagged block holds a non-finite value")
-            })
-        })
-}
-
 /// Largest number of dimensions.
 pub const TENSOR_DIMS_MAX: usize = 8;
 
@@ -55,6 +32,29 @@ impl PartialEq for Tensor {
     fn eq(&self, other: &Tensor) -> bool {
         self.shape == other.shape && self.data == other.data
     }
+}
+
+/// Elements per block of the branch-free finiteness scan.
+const FINITE_SCAN_BLOCK: usize = 512;
+
+/// Index of the first NaN or infinite value of `data`: blocks of
+/// [`FINITE_SCAN_BLOCK`] elements are tested without a branch per element
+/// (the loop vectorises), and only a block holding a NaN or an infinity is
+/// searched element by element.
+fn first_non_finite(data: &[f64]) -> Option<usize> {
+    const EXPONENT: u64 = 0x7ff0_0000_0000_0000;
+    data.chunks(FINITE_SCAN_BLOCK)
+        .enumerate()
+        .find_map(|(block, values)| {
+            // A value is NaN or ±∞ exactly when its exponent bits are all set.
+            let any = values
+                .iter()
+                .fold(false, |any, v| any | (v.to_bits() & EXPONENT == EXPONENT));
+            any.then(|| {
+                let at = values.iter().position(|v| !v.is_finite());
+                block * FINITE_SCAN_BLOCK + at.expect("a flagged block holds a non-finite value")
+            })
+        })
 }
 
 impl Tensor {
@@ -190,7 +190,7 @@ mod tests {
 
     #[test]
     fn digest_streams_the_canonical_bytes() {
-        // More than two of the digest's 2,048-element updates, the last partial.
+        // Several BLAKE3 chunks (36,000 bytes), the last one partial.
         let t = Tensor::new(vec![3, 1500], (0..4500).map(|i| i as f64 * 0.5).collect()).unwrap();
         let mut h = Hasher::new(Domain::Tensor);
         h.raw(&t.canonical_bytes());
