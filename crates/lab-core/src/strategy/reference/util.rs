@@ -122,15 +122,25 @@ where
     I: IntoIterator<Item = (f64, &'a [f64])>,
 {
     // Blocked over elements so the accumulator block stays in L1 while
-    // every term streams past it; each element still folds its terms in
-    // order, so the bits are those of the plain loop.
+    // every term streams past it, and four terms per pass so each
+    // accumulator is loaded and stored once per four terms. Each element
+    // still adds its terms one at a time, in order, so the bits are those
+    // of the plain loop.
     const BLOCK: usize = 2048;
     let terms: Vec<(f64, &[f64])> = terms.into_iter().collect();
     let mut acc = vec![0.0; d];
     for (start, block) in (0..).step_by(BLOCK).zip(acc.chunks_mut(BLOCK)) {
-        for &(w, y) in &terms {
-            let y = &y[start..start + block.len()];
-            for (a, &v) in block.iter_mut().zip(y) {
+        let end = start + block.len();
+        let mut quads = terms.chunks_exact(4);
+        for q in &mut quads {
+            let [(w0, y0), (w1, y1), (w2, y2), (w3, y3)] =
+                [0, 1, 2, 3].map(|i| (q[i].0, &q[i].1[start..end]));
+            for ((((a, &v0), &v1), &v2), &v3) in block.iter_mut().zip(y0).zip(y1).zip(y2).zip(y3) {
+                *a = (((*a + w0 * v0) + w1 * v1) + w2 * v2) + w3 * v3;
+            }
+        }
+        for &(w, y) in quads.remainder() {
+            for (a, &v) in block.iter_mut().zip(&y[start..end]) {
                 *a += w * v;
             }
         }
