@@ -6,7 +6,7 @@
 //! worker finished first.
 
 use crate::coordinator::{Link, RunError};
-use crate::pool::Pool;
+use crate::pool::{Pool, Role};
 use crate::protocol::{FromWorker, Job, JobOutput, ToWorker};
 use leptos::prelude::{LocalStorage, SetValue, StoredValue, UpdateValue};
 
@@ -208,7 +208,7 @@ impl OneWorker {
     /// makes no request at all).
     pub fn started() -> OneWorker {
         let pool = if cfg!(target_arch = "wasm32") {
-            Pool::spawn(1).ok()
+            Pool::spawn(1, Role::Service).ok()
         } else {
             None
         };
@@ -223,7 +223,7 @@ impl OneWorker {
         let pool = self.pool.try_update_value(Option::take).flatten();
         let mut pool = match pool {
             Some(p) => p,
-            None => Pool::spawn(1)?,
+            None => Pool::spawn(1, Role::Service)?,
         };
         let reply = async {
             pool.wait_ready().await?;

@@ -20,6 +20,20 @@ use web_sys::{ErrorEvent, Event as DomEvent, MessageEvent, Worker, WorkerOptions
 /// The module script Trunk's loader shim emits for the worker binary
 /// (`data-bindgen-target="web"`).
 const WORKER_URL: &str = "./worker_loader.js";
+/// The name run-pool workers get (`run-0`, `run-1`, …); a worker so named
+/// warms the engine up before it says `Ready` (`src/bin/worker.rs`).
+pub const RUN_WORKER_NAME: &str = "run-";
+
+/// What a pool's workers are for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Experiment runs: the workers warm up first.
+    Run,
+    /// A page's one-off requests (reading model files, checking a report):
+    /// no warm-up, so they cost the page nothing while it loads.
+    Service,
+}
+
 /// How long workers may take to load their wasm and say `Ready`.
 const READY_TIMEOUT_MS: i32 = 60_000;
 
@@ -54,8 +68,8 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// Starts `count` workers (they load in the background).
-    pub fn spawn(count: u32) -> Result<Pool, String> {
+    /// Starts `count` workers for `role` (they load in the background).
+    pub fn spawn(count: u32, role: Role) -> Result<Pool, String> {
         let (sender, events) = unbounded();
         let mut pool = Pool {
             workers: Vec::new(),
@@ -65,15 +79,19 @@ impl Pool {
             sender,
         };
         for index in 0..count {
-            pool.start_worker(index)?;
+            pool.start_worker(index, role)?;
         }
         pool.arm_ready_timeout();
         Ok(pool)
     }
 
-    fn start_worker(&mut self, index: u32) -> Result<(), String> {
+    fn start_worker(&mut self, index: u32, role: Role) -> Result<(), String> {
         let options = WorkerOptions::new();
         options.set_type(WorkerType::Module);
+        options.set_name(&match role {
+            Role::Run => format!("{RUN_WORKER_NAME}{index}"),
+            Role::Service => format!("service-{index}"),
+        });
         let worker = Worker::new_with_options(WORKER_URL, &options)
             .map_err(|e| format!("could not start worker {index}: {e:?}"))?;
         let tx = self.sender.clone();

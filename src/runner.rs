@@ -8,7 +8,7 @@
 
 use crate::browser;
 use crate::coordinator::RunError;
-use crate::pool::{Canceller, Pool};
+use crate::pool::{Canceller, Pool, Role};
 use lab_core::report::{Execution, Report};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -155,7 +155,7 @@ impl<T: Timed + Send + Sync + 'static> Runner<T> {
     /// Replaces the pool with fresh workers (after a failure or Cancel).
     fn respawn(self) {
         self.pool.set_value(None); // terminates the old workers first
-        match Pool::spawn(self.workers) {
+        match Pool::spawn(self.workers, Role::Run) {
             Ok(pool) => self.pool.set_value(Some(pool)),
             Err(e) => self.outcome.set(Some(Outcome::Failed(e))),
         }

@@ -8,13 +8,18 @@
 use crate::components::network::Trace;
 use crate::protocol::{FromWorker, Job, JobOutput, NamedBytes, Oracle, TensorChoice, ToWorker};
 use lab_core::experiment::convergence::{
-    load_files, ConvergenceConfig, FileTensors, FileWorkload, Host, Workload,
+    load_files, ConvergenceConfig, FileTensors, FileWorkload, Host, Workload, WorkloadKind,
 };
 use lab_core::experiment::{partition, scale, sweep, trust};
 use lab_core::loader::{self, Slice};
 use lab_core::sim::{decode_envelopes, encode_envelopes, Counters, Envelope};
 use std::ops::{ControlFlow, Range};
 use std::sync::Arc;
+
+/// The warm-up's network ([`WorkerCore::warm_up`]): big enough that the
+/// hot loops run many times, small enough to take a few milliseconds.
+const WARM_UP_NODES: u32 = 16;
+const WARM_UP_DIM: u32 = 64;
 
 /// Most executors a partition may have (the pool spawns at most 16).
 const PARTS_MAX: usize = 64;
@@ -61,6 +66,35 @@ impl WorkerCore {
     /// A worker with nothing hosted yet.
     pub fn new() -> WorkerCore {
         WorkerCore::default()
+    }
+
+    /// Runs two small all-pairs orderings (Gaussian and fine-tune
+    /// workloads) on a throwaway core and encodes their replies. Browsers
+    /// compile wasm lazily, function by function on first call, and
+    /// optimise it later still; a run-pool worker calls this before it says
+    /// `Ready`, so that work is done while the person reads the page, not
+    /// inside their first run. Returns whether both orderings converged.
+    pub fn warm_up() -> bool {
+        let mut core = WorkerCore::new();
+        [WorkloadKind::Gaussian, WorkloadKind::FineTune]
+            .into_iter()
+            .all(|workload| {
+                let config = ConvergenceConfig {
+                    nodes: WARM_UP_NODES,
+                    dim: WARM_UP_DIM,
+                    orderings: 1,
+                    workload,
+                    ..ConvergenceConfig::default()
+                };
+                let reply = core.handle(ToWorker::AllPairs {
+                    config,
+                    ordering: 0,
+                    oracle: true,
+                });
+                let converged = matches!(&reply, FromWorker::AllPairsDone { nodes, oracle: Some((state, resolved)), .. }
+                    if nodes.iter().all(|n| n.state_digest == *state && n.resolved_digest == *resolved));
+                !crate::protocol::encode(&reply).is_empty() && converged
+            })
     }
 
     /// Handles one request; failures become [`FromWorker::Failed`].
@@ -518,6 +552,11 @@ mod tests {
             name: name.into(),
             bytes,
         }
+    }
+
+    #[test]
+    fn the_warm_up_runs_both_workloads_to_convergence() {
+        assert!(WorkerCore::warm_up());
     }
 
     #[test]

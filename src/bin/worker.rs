@@ -3,9 +3,11 @@
 //! [`WorkerCore`], and posts the reply back the same way. It says `Ready`
 //! first, so the pool never sends to a worker whose wasm is still loading.
 //! A panic is reported as a `Failed` reply before the instance traps.
+//! Run-pool workers warm the engine up before they say `Ready`.
 
 #[cfg(target_arch = "wasm32")]
 mod glue {
+    use convergence_lab::pool::RUN_WORKER_NAME;
     use convergence_lab::protocol::{decode, encode, FromWorker, ToWorker};
     use convergence_lab::worker_core::{ProgressOut, WorkerCore};
     use std::cell::RefCell;
@@ -65,6 +67,12 @@ mod glue {
         scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         // The handler lives as long as the worker.
         on_message.forget();
+        // A run-pool worker (named by the pool) compiles the engine's hot
+        // code now rather than in the first run; requests that arrive
+        // meanwhile wait in the queue.
+        if scope().name().starts_with(RUN_WORKER_NAME) && !WorkerCore::warm_up() {
+            web_sys::console::error_1(&"worker: the warm-up run did not converge".into());
+        }
         post(&FromWorker::Ready);
     }
 }
