@@ -27,6 +27,7 @@ use lab_core::sim::driver::{OrderingDriver, Step};
 use lab_core::sim::faults::FaultPlan;
 use lab_core::sim::{partition_nodes, Protocol, RoundReport};
 use std::future::Future;
+use std::ops::Range;
 
 /// Why a browser run stopped without a report.
 #[derive(Clone, Debug, PartialEq)]
@@ -407,16 +408,24 @@ impl<L: Link> Coordinator<'_, L> {
         }
     }
 
+    /// All-pairs orderings as jobs on the pool. Each ordering runs whole in
+    /// a worker, but its resolves may be split into parts (every part runs
+    /// the same gossip, which is cheap next to the resolves), so that the
+    /// jobs divide evenly among the workers: 5 orderings on 2 workers are
+    /// 10 half-orderings, not 3 orderings on one worker and 2 on the other.
     async fn all_pairs(&mut self) -> Result<(Vec<OrderingResult>, Oracle), RunError> {
         let k = self.config.orderings;
-        let active = self.link.size().min(k);
+        let parts = partition_nodes(self.config.nodes, all_pairs_parts(k, self.link.size()));
+        let jobs: Vec<(u32, usize)> = (0..k)
+            .flat_map(|o| (0..parts.len()).map(move |p| (o, p)))
+            .collect();
+        let mut partial: Vec<PartialOrdering> =
+            (0..k).map(|_| PartialOrdering::new(parts.len())).collect();
         let mut results: Vec<Option<OrderingResult>> = vec![None; k as usize];
-        let mut started_ms = vec![0.0; k as usize];
         let mut oracle = None;
         let mut next = 0;
-        for w in 0..active {
-            started_ms[next as usize] = self.link.now_ms();
-            self.send_all_pairs(w, next)?;
+        for w in 0..self.link.size().min(jobs.len() as u32) {
+            self.send_all_pairs(w, jobs[next], &parts, &mut partial)?;
             next += 1;
         }
         let mut done = 0;
@@ -433,33 +442,48 @@ impl<L: Link> Coordinator<'_, L> {
                     "wrong reply kind from worker {w}"
                 )));
             };
-            let slot = results
+            let state = partial
                 .get_mut(ordering as usize)
-                .filter(|s| s.is_none())
                 .ok_or_else(|| RunError::Protocol(format!("unexpected ordering {ordering}")))?;
-            *slot = Some(self.finish_all_pairs(ordering, report, &nodes)?);
+            state.add(ordering, report, nodes, &parts)?;
             oracle = oracle.or(o);
-            let ms = self.link.now_ms() - started_ms[ordering as usize];
-            self.phases_ms.push((format!("ordering {ordering}"), ms));
-            done += 1;
-            if next < k {
-                started_ms[next as usize] = self.link.now_ms();
-                self.send_all_pairs(w, next)?;
+            if let Some((report, nodes, started_ms)) = state.take_if_complete() {
+                results[ordering as usize] = Some(self.finish_all_pairs(ordering, report, &nodes)?);
+                let ms = self.link.now_ms() - started_ms;
+                self.phases_ms.push((format!("ordering {ordering}"), ms));
+                done += 1;
+                let lowest_running = results.iter().position(|r| r.is_none()).unwrap_or(0) as u32;
+                self.report_progress(done, lowest_running, 1, 0);
+            }
+            if next < jobs.len() {
+                self.send_all_pairs(w, jobs[next], &parts, &mut partial)?;
                 next += 1;
             }
-            let lowest_running = results.iter().position(|r| r.is_none()).unwrap_or(0) as u32;
-            self.report_progress(done, lowest_running, 1, 0);
         }
         all_finished(results, oracle)
     }
 
-    fn send_all_pairs(&mut self, worker: u32, ordering: u32) -> Result<(), RunError> {
+    /// Sends job `(ordering, part)`; ordering 0's first part also computes
+    /// the oracle. The ordering's clock starts with its first part.
+    fn send_all_pairs(
+        &mut self,
+        worker: u32,
+        (ordering, part): (u32, usize),
+        parts: &[Range<u32>],
+        partial: &mut [PartialOrdering],
+    ) -> Result<(), RunError> {
+        let nodes = &parts[part];
         let message = ToWorker::AllPairs {
             config: self.config.clone(),
             ordering,
-            oracle: ordering == 0,
+            oracle: ordering == 0 && part == 0,
+            resolve: (nodes.start, nodes.end),
         };
-        self.link.send(worker, &message)
+        self.link.send(worker, &message)?;
+        partial[ordering as usize]
+            .started_ms
+            .get_or_insert(self.link.now_ms());
+        Ok(())
     }
 
     /// Records an all-pairs ordering with the driver, as the native runner does.
@@ -484,6 +508,80 @@ impl<L: Link> Coordinator<'_, L> {
         }
         driver.record(&[report]);
         Ok(ordering_result(self.config, driver, nodes))
+    }
+}
+
+/// Into how many parts each all-pairs ordering's resolves are split so that
+/// `orderings × parts` jobs divide evenly among `workers`:
+/// `workers / gcd(orderings, workers)` (1 when the orderings already do).
+fn all_pairs_parts(orderings: u32, workers: u32) -> u32 {
+    let (mut a, mut b) = (orderings.max(1), workers.max(1));
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    workers.max(1) / a
+}
+
+/// The parts of one all-pairs ordering received so far. Every part ran the
+/// same gossip, so their round reports must be equal.
+struct PartialOrdering {
+    report: Option<RoundReport>,
+    nodes: Vec<Option<Vec<NodeResolved>>>,
+    started_ms: Option<f64>,
+    finished: bool,
+}
+
+impl PartialOrdering {
+    fn new(parts: usize) -> PartialOrdering {
+        PartialOrdering {
+            report: None,
+            nodes: vec![None; parts],
+            started_ms: None,
+            finished: false,
+        }
+    }
+
+    /// Files a part's reply: its nodes must be exactly one part's range,
+    /// not received before, and its gossip report the same as the others'.
+    fn add(
+        &mut self,
+        ordering: u32,
+        report: RoundReport,
+        nodes: Vec<NodeResolved>,
+        parts: &[Range<u32>],
+    ) -> Result<(), RunError> {
+        let bad = |what: &str| RunError::Protocol(format!("ordering {ordering}: {what}"));
+        let part = parts
+            .iter()
+            .position(|r| nodes.iter().map(|n| n.node).eq(r.clone()))
+            .ok_or_else(|| bad("a reply resolved nodes that are not one part"))?;
+        if self.finished || self.nodes[part].is_some() {
+            return Err(bad("a part was resolved twice"));
+        }
+        match &self.report {
+            Some(r) if *r != report => {
+                return Err(bad("two workers ran the same gossip to different reports"))
+            }
+            Some(_) => {}
+            None => self.report = Some(report),
+        }
+        self.nodes[part] = Some(nodes);
+        Ok(())
+    }
+
+    /// The gossip report, every node in order and the start time, once
+    /// every part has arrived.
+    fn take_if_complete(&mut self) -> Option<(RoundReport, Vec<NodeResolved>, f64)> {
+        if self.nodes.iter().any(Option::is_none) {
+            return None;
+        }
+        self.finished = true;
+        let nodes = self
+            .nodes
+            .iter_mut()
+            .flat_map(|n| n.take().unwrap_or_default())
+            .collect();
+        Some((self.report.take()?, nodes, self.started_ms.unwrap_or(0.0)))
     }
 }
 
@@ -586,6 +684,69 @@ mod tests {
     #[test]
     fn all_pairs_matches_native() {
         check_matches_native(Protocol::AllPairs, 1);
+    }
+
+    #[test]
+    fn all_pairs_orderings_split_evenly_over_the_workers() {
+        let cases = [
+            (5, 2, 2),
+            (4, 2, 1),
+            (1, 2, 2),
+            (1, 1, 1),
+            (3, 16, 16),
+            (6, 4, 2),
+            (5, 5, 1),
+        ];
+        for (orderings, workers, parts) in cases {
+            assert_eq!(
+                all_pairs_parts(orderings, workers),
+                parts,
+                "{orderings} on {workers}"
+            );
+            assert_eq!(orderings * parts % workers, 0);
+        }
+        // The seed lab's 5 orderings on 2 workers, and one ordering split
+        // over 2 and 3 workers: the same report as the native runner.
+        for (orderings, workers) in [(5, 2), (1, 2), (1, 3)] {
+            let config = ConvergenceConfig {
+                nodes: 7,
+                dim: 3,
+                orderings,
+                ..ConvergenceConfig::default()
+            };
+            let native = run_with(&config, 1, &mut |_| true).unwrap();
+            let finished = run_local(&config, workers).unwrap();
+            assert_eq!(finished.report, native, "{orderings} on {workers}");
+            assert_eq!(finished.phases_ms.len(), orderings as usize);
+        }
+    }
+
+    #[test]
+    fn all_pairs_parts_must_agree_and_cover_their_range() {
+        let parts = partition_nodes(6, 2);
+        let resolved = |nodes: Range<u32>| -> Vec<NodeResolved> {
+            nodes
+                .map(|node| NodeResolved {
+                    node,
+                    state_digest: Default::default(),
+                    resolved_digest: Default::default(),
+                    visible: 6,
+                })
+                .collect()
+        };
+        let report = RoundReport::default();
+        let mut p = PartialOrdering::new(2);
+        assert!(p.add(0, report.clone(), resolved(1..3), &parts).is_err());
+        p.add(0, report.clone(), resolved(3..6), &parts).unwrap();
+        assert!(p.take_if_complete().is_none());
+        assert!(p.add(0, report.clone(), resolved(3..6), &parts).is_err());
+        let mut other = RoundReport::default();
+        other.counters.joins = 1;
+        let err = p.add(0, other, resolved(0..3), &parts).unwrap_err();
+        assert!(err.to_string().contains("different reports"), "{err}");
+        p.add(0, report, resolved(0..3), &parts).unwrap();
+        let (_, nodes, _) = p.take_if_complete().expect("both parts arrived");
+        assert!(nodes.iter().map(|n| n.node).eq(0..6));
     }
 
     #[test]

@@ -50,11 +50,14 @@ pub enum ToWorker {
     /// Resolve every hosted node. Reply: [`FromWorker::Resolved`].
     Resolve,
     /// Run a whole all-pairs ordering with every node in this worker, then
-    /// resolve. Reply: [`FromWorker::AllPairsDone`].
+    /// resolve the nodes `resolve.0..resolve.1` (the coordinator may split
+    /// one ordering's resolves over several workers, each running the same
+    /// gossip). Reply: [`FromWorker::AllPairsDone`].
     AllPairs {
         config: ConvergenceConfig,
         ordering: u32,
         oracle: bool,
+        resolve: (u32, u32),
     },
     /// Run one self-contained piece of an experiment. Reply:
     /// [`FromWorker::JobDone`] with the same `index`.
@@ -241,7 +244,8 @@ pub enum FromWorker {
     Delivered { report: RoundReport },
     /// What resolving each hosted node gave.
     Resolved { nodes: Vec<NodeResolved> },
-    /// A finished all-pairs ordering.
+    /// A finished all-pairs ordering (`nodes`: the ones it was asked to
+    /// resolve).
     AllPairsDone {
         ordering: u32,
         report: RoundReport,

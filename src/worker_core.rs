@@ -20,6 +20,7 @@ use std::sync::Arc;
 /// hot loops run many times, small enough to take a few milliseconds.
 const WARM_UP_NODES: u32 = 16;
 const WARM_UP_DIM: u32 = 64;
+const WARM_UP_ORDERINGS: u32 = 2;
 
 /// Most executors a partition may have (the pool spawns at most 16).
 const PARTS_MAX: usize = 64;
@@ -68,33 +69,37 @@ impl WorkerCore {
         WorkerCore::default()
     }
 
-    /// Runs two small all-pairs orderings (Gaussian and fine-tune
-    /// workloads) on a throwaway core and encodes their replies. Browsers
-    /// compile wasm lazily, function by function on first call, and
-    /// optimise it later still; a run-pool worker calls this before it says
-    /// `Ready`, so that work is done while the person reads the page, not
-    /// inside their first run. Returns whether both orderings converged.
+    /// Runs small all-pairs orderings (two of each synthetic workload) on
+    /// a throwaway core and encodes their replies. Browsers compile wasm
+    /// lazily, function by function on first call, and optimise a function
+    /// only after it has run for a while; a run-pool worker calls this
+    /// before it says `Ready`, so that work is done while the person reads
+    /// the page, not inside their first run. Returns whether every
+    /// ordering converged.
     pub fn warm_up() -> bool {
         let mut core = WorkerCore::new();
-        [WorkloadKind::Gaussian, WorkloadKind::FineTune]
-            .into_iter()
-            .all(|workload| {
+        let workloads = [WorkloadKind::Gaussian, WorkloadKind::FineTune];
+        (0..WARM_UP_ORDERINGS).all(|ordering| {
+            workloads.iter().all(|workload| {
                 let config = ConvergenceConfig {
                     nodes: WARM_UP_NODES,
                     dim: WARM_UP_DIM,
-                    orderings: 1,
-                    workload,
+                    orderings: WARM_UP_ORDERINGS,
+                    workload: workload.clone(),
                     ..ConvergenceConfig::default()
                 };
+                let resolve = (0, config.nodes);
                 let reply = core.handle(ToWorker::AllPairs {
                     config,
-                    ordering: 0,
+                    ordering,
                     oracle: true,
+                    resolve,
                 });
                 let converged = matches!(&reply, FromWorker::AllPairsDone { nodes, oracle: Some((state, resolved)), .. }
                     if nodes.iter().all(|n| n.state_digest == *state && n.resolved_digest == *resolved));
                 !crate::protocol::encode(&reply).is_empty() && converged
             })
+        })
     }
 
     /// Handles one request; failures become [`FromWorker::Failed`].
@@ -135,7 +140,8 @@ impl WorkerCore {
                 config,
                 ordering,
                 oracle,
-            } => self.all_pairs(config, ordering, oracle),
+                resolve,
+            } => self.all_pairs(config, ordering, oracle, resolve),
             ToWorker::Job { index, job } => {
                 self.gossip = None;
                 let ProgressOut { post, now_ms } = progress;
@@ -405,7 +411,14 @@ impl WorkerCore {
         config: ConvergenceConfig,
         ordering: u32,
         want_oracle: bool,
+        (start, end): (u32, u32),
     ) -> Result<FromWorker, String> {
+        if start >= end || end > config.nodes {
+            return Err(format!(
+                "nodes {start}..{end} to resolve are not within 0..{}",
+                config.nodes
+            ));
+        }
         let workload = self.workload(&config)?;
         self.gossip = None;
         let mut host =
@@ -417,7 +430,7 @@ impl WorkerCore {
         };
         let report = host.executor_mut().run_all_pairs();
         let nodes = host
-            .resolve_all()
+            .resolve_nodes(start..end)
             .map_err(|e| format!("merge failed: {e}"))?;
         Ok(FromWorker::AllPairsDone {
             ordering,
@@ -786,7 +799,20 @@ mod tests {
             config,
             ordering: 0,
             oracle: false,
+            resolve: (0, 1),
         });
         assert!(matches!(reply, FromWorker::Failed { message } if message.contains("nodes")));
+        for resolve in [(3, 3), (0, 31), (5, 2)] {
+            let reply = core.handle(ToWorker::AllPairs {
+                config: ConvergenceConfig::default(),
+                ordering: 0,
+                oracle: false,
+                resolve,
+            });
+            assert!(
+                matches!(&reply, FromWorker::Failed { message } if message.contains("not within 0..30")),
+                "{resolve:?}: {reply:?}"
+            );
+        }
     }
 }

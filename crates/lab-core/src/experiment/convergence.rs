@@ -1180,9 +1180,20 @@ impl Host {
 
     /// Resolves every hosted node (or each distinct state once).
     pub fn resolve_all(&self) -> Result<Vec<NodeResolved>, MergeError> {
+        self.resolve_nodes(self.executor.hosted())
+    }
+
+    /// Resolves the hosted nodes `nodes` (or each distinct state among them
+    /// once), in node order. Panics if `nodes` is not hosted here.
+    pub fn resolve_nodes(&self, nodes: Range<u32>) -> Result<Vec<NodeResolved>, MergeError> {
+        let hosted = self.executor.hosted();
+        assert!(
+            hosted.start <= nodes.start && nodes.end <= hosted.end,
+            "nodes {nodes:?} are not all hosted in {hosted:?}"
+        );
         let mut memo: BTreeMap<Digest, Digest> = BTreeMap::new();
         let mut out = Vec::new();
-        for node in self.executor.hosted() {
+        for node in nodes {
             let set = self.executor.node(node);
             let state_digest = self.resolver.state_digest(set);
             let resolved_digest = match (self.resolve_mode, memo.get(&state_digest)) {
