@@ -130,6 +130,17 @@ pub(crate) fn small_side_svd(rows: usize, cols: usize, data: &[f64]) -> Option<S
 }
 
 impl SmallSideSvd {
+    /// For `rows ≥ cols`: the singular values and V (`cols × cols`,
+    /// column j the j-th right singular vector), bit for bit those of
+    /// [`thin_svd`]; `None` for wide matrices (whose small side is U).
+    pub(crate) fn into_right(self) -> Option<(Vec<f64>, DMatrix<f64>)> {
+        if self.rows < self.cols {
+            return None;
+        }
+        let p = self.s.len();
+        Some((self.s, DMatrix::from_vec(p, p, self.vecs)))
+    }
+
     /// The rank-`k` truncation times `scale`, `scale·U_k·diag(s_k)·V_kᵀ`,
     /// row-major, computed from `data` (the decomposed matrix, row-major) as
     /// `(scale·A·V_k)·V_kᵀ` when `rows ≥ cols`, else `U_k·(scale·U_kᵀ·A)`.
@@ -355,6 +366,35 @@ fn dot(x: &[f64], y: &[f64]) -> f64 {
     sum
 }
 
+/// `(dot(x, y), dot(x, z))`, bit for bit, in one pass.
+fn dot2(x: &[f64], y: &[f64], z: &[f64]) -> (f64, f64) {
+    debug_assert!(x.len() == y.len() && x.len() == z.len());
+    let (mut p, mut q) = ([0.0f64; 4], [0.0f64; 4]);
+    let (xc, yc, zc) = (x.chunks_exact(4), y.chunks_exact(4), z.chunks_exact(4));
+    let (xr, yr, zr) = (xc.remainder(), yc.remainder(), zc.remainder());
+    for ((a, b), c) in xc.zip(yc).zip(zc) {
+        for t in 0..4 {
+            p[t] += a[t] * b[t];
+            q[t] += a[t] * c[t];
+        }
+    }
+    let mut sp = (p[0] + p[1]) + (p[2] + p[3]);
+    let mut sq = (q[0] + q[1]) + (q[2] + q[3]);
+    for ((a, b), c) in xr.iter().zip(yr).zip(zr) {
+        sp += a * b;
+        sq += a * c;
+    }
+    (sp, sq)
+}
+
+/// `y ← y + f·x` and `z ← z + g·x`, bit for bit [`axpy`] twice.
+fn axpy2(f: f64, g: f64, x: &[f64], y: &mut [f64], z: &mut [f64]) {
+    for ((xi, yi), zi) in x.iter().zip(y.iter_mut()).zip(z.iter_mut()) {
+        *yi += f * xi;
+        *zi += g * xi;
+    }
+}
+
 /// `Σ |x_i|` in the same fixed order as [`dot`].
 fn abs_sum(x: &[f64]) -> f64 {
     let mut p = [0.0f64; 4];
@@ -437,7 +477,16 @@ fn golub_reinsch(
                 g = -sign(s.sqrt(), f);
                 let h = f * g - s;
                 ci[0] = f - g;
-                for cj in tail.chunks_exact_mut(m) {
+                // Two columns at a time (each column's dot and update are
+                // exactly those of one at a time).
+                let mut pairs = tail.chunks_exact_mut(2 * m);
+                for pair in &mut pairs {
+                    let (cj, ck) = pair.split_at_mut(m);
+                    let (cj, ck) = (&mut cj[i..], &mut ck[i..]);
+                    let (dj, dk) = dot2(ci, cj, ck);
+                    axpy2(dj / h, dk / h, ci, cj, ck);
+                }
+                for cj in pairs.into_remainder().chunks_exact_mut(m) {
                     let cj = &mut cj[i..];
                     let f = dot(ci, cj) / h;
                     axpy(f, ci, cj);
@@ -507,10 +556,20 @@ fn golub_reinsch(
                 for j in l..n {
                     v[i * n + j] = (row[j] / ail) / g;
                 }
-                for j in l..n {
-                    let (vi, vj) = column_pair(&mut v, n, i, j);
-                    let s = dot(&row[l..n], &vj[l..n]);
-                    axpy(s, &vi[l..n], &mut vj[l..n]);
+                // Columns j > i, two at a time (bit for bit one at a time).
+                let (head, tail) = v.split_at_mut(l * n);
+                let vi = &head[i * n + l..i * n + n];
+                let mut pairs = tail.chunks_exact_mut(2 * n);
+                for pair in &mut pairs {
+                    let (vj, vk) = pair.split_at_mut(n);
+                    let (vj, vk) = (&mut vj[l..], &mut vk[l..]);
+                    let (sj, sk) = dot2(&row[l..n], vj, vk);
+                    axpy2(sj, sk, vi, vj, vk);
+                }
+                for vj in pairs.into_remainder().chunks_exact_mut(n) {
+                    let vj = &mut vj[l..];
+                    let s = dot(&row[l..n], vj);
+                    axpy(s, vi, vj);
                 }
             }
             for j in l..n {
@@ -651,7 +710,15 @@ fn accumulate_left(m: usize, n: usize, a: &mut [f64], w: &[f64]) {
         let ci = &mut head[i * m..];
         if w[i] != 0.0 {
             let g = 1.0 / w[i];
-            for cj in tail.chunks_exact_mut(m) {
+            // Two columns at a time (bit for bit one at a time).
+            let mut pairs = tail.chunks_exact_mut(2 * m);
+            for pair in &mut pairs {
+                let (cj, ck) = pair.split_at_mut(m);
+                let (sj, sk) = dot2(&ci[l..], &cj[l..], &ck[l..]);
+                let (fj, fk) = ((sj / ci[i]) * g, (sk / ci[i]) * g);
+                axpy2(fj, fk, &ci[i..], &mut cj[i..], &mut ck[i..]);
+            }
+            for cj in pairs.into_remainder().chunks_exact_mut(m) {
                 let s = dot(&ci[l..], &cj[l..]);
                 let f = (s / ci[i]) * g;
                 axpy(f, &ci[i..], &mut cj[i..]);
@@ -723,19 +790,72 @@ impl ThinSvd {
 /// differ between machines and from wasm32).
 pub(crate) fn matmul(a: &DMatrix<f64>, b: &DMatrix<f64>) -> DMatrix<f64> {
     assert_eq!(a.ncols(), b.nrows(), "matmul: inner dimensions differ");
-    let (m, p) = (a.nrows(), a.ncols());
-    let mut out = DMatrix::<f64>::zeros(m, b.ncols());
-    let a_data = a.as_slice();
-    for (b_col, out_col) in b
-        .as_slice()
-        .chunks_exact(p.max(1))
-        .zip(out.as_mut_slice().chunks_exact_mut(m.max(1)))
-    {
-        for (k, &bk) in b_col.iter().enumerate() {
-            axpy(bk, &a_data[k * m..(k + 1) * m], out_col);
+    let (m, n) = (a.nrows(), b.ncols());
+    let mut out = DMatrix::<f64>::zeros(m, n);
+    matmul_slices(
+        m,
+        a.ncols(),
+        n,
+        a.as_slice(),
+        b.as_slice(),
+        out.as_mut_slice(),
+    );
+    out
+}
+
+/// Rows and columns of the register block of [`matmul_slices`].
+const MM_ROWS: usize = 4;
+const MM_COLS: usize = 4;
+
+/// `out = A·B` for the column-major `m × p` matrix `a` and `p × n` matrix
+/// `b` (`out` is `m × n`, column-major, overwritten). Every entry is
+/// `((0 + b_0j·a_i0) + b_1j·a_i1) + …`, summed over the inner index in
+/// order, so the bits do not depend on the blocking, which only keeps a
+/// `MM_ROWS × MM_COLS` block of sums in registers while the inner index
+/// runs.
+pub(crate) fn matmul_slices(m: usize, p: usize, n: usize, a: &[f64], b: &[f64], out: &mut [f64]) {
+    assert!(a.len() == m * p && b.len() == p * n && out.len() == m * n);
+    if m == 0 || n == 0 {
+        return;
+    }
+    let full_cols = n - n % MM_COLS;
+    let full_rows = m - m % MM_ROWS;
+    for j0 in (0..full_cols).step_by(MM_COLS) {
+        let bj: [&[f64]; MM_COLS] = std::array::from_fn(|jj| &b[(j0 + jj) * p..(j0 + jj + 1) * p]);
+        for i0 in (0..full_rows).step_by(MM_ROWS) {
+            let mut acc = [[0.0f64; MM_ROWS]; MM_COLS];
+            for k in 0..p {
+                let ak: &[f64; MM_ROWS] =
+                    (&a[k * m + i0..k * m + i0 + MM_ROWS]).try_into().unwrap();
+                for (acc_j, bcol) in acc.iter_mut().zip(&bj) {
+                    let f = bcol[k];
+                    for (s, x) in acc_j.iter_mut().zip(ak) {
+                        *s += f * x;
+                    }
+                }
+            }
+            for (jj, acc_j) in acc.iter().enumerate() {
+                let o = (j0 + jj) * m + i0;
+                out[o..o + MM_ROWS].copy_from_slice(acc_j);
+            }
+        }
+        for i in full_rows..m {
+            for (jj, bcol) in bj.iter().enumerate() {
+                let mut s = 0.0;
+                for (k, &f) in bcol.iter().enumerate() {
+                    s += f * a[k * m + i];
+                }
+                out[(j0 + jj) * m + i] = s;
+            }
         }
     }
-    out
+    for j in full_cols..n {
+        let out_col = &mut out[j * m..(j + 1) * m];
+        out_col.iter_mut().for_each(|x| *x = 0.0);
+        for (k, &f) in b[j * p..(j + 1) * p].iter().enumerate() {
+            axpy(f, &a[k * m..(k + 1) * m], out_col);
+        }
+    }
 }
 
 /// Eigendecomposition of the symmetric positive semi-definite `n × n`

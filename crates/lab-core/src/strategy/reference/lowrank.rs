@@ -3,7 +3,7 @@
 //! dimension, or any dimension equal to 1, take elementwise "1-D" paths;
 //! others are viewed as `shape[0] × rest` matrices.
 
-use super::linalg::{matmul, small_side_svd, thin_svd, ThinSvd};
+use super::linalg::{matmul, matmul_slices, small_side_svd, thin_svd};
 use super::util::{
     add, bad_param, base, f64_param, i64_param, is_vector_like, kth_largest_py, matrix_dims,
     max_of, norm, np_sum, prelude, py_int, py_round_half_even, shape_mismatch, str_param, sub,
@@ -212,33 +212,43 @@ pub(crate) struct KnotComponent {
     pub uq: DMatrix<f64>,
     /// The truncated singular values `S_i`.
     pub s: Vec<f64>,
-    /// `V_iᵀ` truncated (r × cols).
-    pub vt: DMatrix<f64>,
+    /// `V_i` truncated (cols × r; column k is the k-th right singular
+    /// vector).
+    pub v: DMatrix<f64>,
 }
 
 impl KnotComponent {
     /// `Σ_k sign_k·s_k·(UQ)_k v_kᵀ` (all signs +1 when `signs` is `None`),
-    /// row-major.
+    /// row-major: entry (row, col) sums `((UQ)[row, k]·(s_k·sign_k))·v_k[col]`
+    /// over k in order, from zero.
     pub(crate) fn recompose(&self, signs: Option<&[f64]>) -> Vec<f64> {
-        let (rows, cols) = (self.uq.nrows(), self.vt.ncols());
-        // Vᵀ row-major (row k contiguous); each entry sums over k in order.
-        let vt_rows = self.vt.transpose();
-        let vt_rows = vt_rows.as_slice();
-        let mut out = vec![0.0; rows * cols];
-        for (r, out_row) in out.chunks_exact_mut(cols).enumerate() {
-            for (k, &sk) in self.s.iter().enumerate() {
-                let a = self.uq[(r, k)] * (sk * signs.map_or(1.0, |s| s[k]));
-                let v_k = &vt_rows[k * cols..(k + 1) * cols];
-                for (o, v) in out_row.iter_mut().zip(v_k) {
-                    *o += a * v;
-                }
+        let (rows, cols, r) = (self.uq.nrows(), self.v.nrows(), self.s.len());
+        // The row-major output is the column-major cols × rows product
+        // `V_r·B` with `B[k, row] = (UQ)[row, k]·(s_k·sign_k)`.
+        let mut b = vec![0.0; r * rows];
+        for (k, &sk) in self.s.iter().enumerate() {
+            let ck = sk * signs.map_or(1.0, |s| s[k]);
+            for (row, &u) in self.uq.column(k).iter().enumerate() {
+                b[row * r + k] = u * ck;
             }
         }
+        let mut out = vec![0.0; rows * cols];
+        matmul_slices(cols, r, rows, self.v.as_slice(), &b, &mut out);
         out
     }
 }
 
 /// The matrix path's per-model terms (model 0 is the reference).
+///
+/// When every `U_i` is square (rows ≤ cols) and the rank is full, `U_i`
+/// is orthogonal, so `P = U_iᵀ U_ref` is orthogonal, its polar factor is
+/// `Q = P` and `U_i Q = U_i U_iᵀ U_ref = U_ref` exactly (spec §2.22, "what
+/// it really computes"): the aligned factor is then taken as `U_ref`
+/// itself, and only `S_i` and `V_i` of the other models are computed
+/// (for square matrices without accumulating or rotating their U: bit for
+/// bit the thin SVD's `S_i` and `V_i`). Otherwise (tall matrices,
+/// truncated rank) `Q` is computed from `P`: [`polar_newton_schulz`], or
+/// the SVD of P when that does not converge.
 pub(crate) fn knot_components(
     inputs: &MergeInputs<'_>,
     b: &Tensor,
@@ -247,32 +257,149 @@ pub(crate) fn knot_components(
     let (rows, cols) = matrix_dims(b.shape());
     let rank = param_i64(params, "rank").max(0) as usize;
     let procrustes = param_str(params, "alignment_method") == "procrustes";
-    let svds: Vec<ThinSvd> = task_vectors(inputs, b)
-        .iter()
-        .map(|tau| thin_svd(rows, cols, tau).ok_or_else(|| svd_failed(&KNOT_INFO)))
-        .collect::<Result<_, _>>()?;
-    let full = svds[0].s.len();
+    let taus = task_vectors(inputs, b);
+    let full = rows.min(cols);
     let r = if rank == 0 { full } else { rank.min(full) };
-    let u_ref = svds[0].u.columns(0, r).into_owned();
-    svds.iter()
-        .enumerate()
-        .map(|(i, svd)| {
-            let u = svd.u.columns(0, r).into_owned();
-            let uq = if procrustes && i > 0 {
-                matmul(&u, &procrustes_rotation(&u, &u_ref)?)
-            } else {
+    let square_full = procrustes && rows <= cols && r == rows;
+    let mut comps = Vec::with_capacity(taus.len());
+    let mut u_ref: Option<DMatrix<f64>> = None;
+    for (i, tau) in taus.iter().enumerate() {
+        if i > 0 && square_full && rows == cols {
+            let (s, v) = small_side_svd(rows, cols, tau)
+                .and_then(|svd| svd.into_right())
+                .ok_or_else(|| svd_failed(&KNOT_INFO))?;
+            let u_ref = u_ref.as_ref().expect("model 0 comes first");
+            comps.push(KnotComponent {
+                uq: u_ref.clone(),
+                s: s[..r].to_vec(),
+                v: v.columns(0, r).into_owned(),
+            });
+            continue;
+        }
+        let svd = thin_svd(rows, cols, tau).ok_or_else(|| svd_failed(&KNOT_INFO))?;
+        let u = svd.u.columns(0, r).into_owned();
+        let v = svd.vt.rows(0, r).transpose();
+        let uq = match &u_ref {
+            None => {
+                u_ref = Some(u.clone());
                 u
-            };
-            Ok(KnotComponent {
-                uq,
-                s: svd.s[..r].to_vec(),
-                vt: svd.vt.rows(0, r).into_owned(),
-            })
-        })
-        .collect()
+            }
+            Some(u_ref) if procrustes => {
+                if square_full {
+                    u_ref.clone()
+                } else {
+                    let q = match polar_newton_schulz(&u, u_ref) {
+                        Some(q) => q,
+                        None => procrustes_rotation(&u, u_ref)?,
+                    };
+                    matmul(&u, &q)
+                }
+            }
+            Some(_) => u,
+        };
+        comps.push(KnotComponent {
+            uq,
+            s: svd.s[..r].to_vec(),
+            v,
+        });
+    }
+    Ok(comps)
 }
 
-/// `Q = A Bᵀ` from the SVD `U_iᵀ U_ref = A Σ Bᵀ`.
+/// Newton–Schulz steps allowed before [`polar_newton_schulz`] gives up.
+const NS_MAX_STEPS: usize = 10;
+
+/// Once `‖XᵀX − I‖_F` is below this, one more step gives the polar factor
+/// to rounding (the error is squared, times 3/4, by a step).
+const NS_LAST_STEP: f64 = 1e-8;
+
+/// `Q = A Bᵀ`, the orthogonal polar factor of `P = U_iᵀ U_ref = A Σ Bᵀ`,
+/// without an SVD: the Newton–Schulz iteration `X ← X·(3I − XᵀX)/2` from
+/// `X = P`. Since `U_i` and `U_ref` have orthonormal columns, `‖P‖₂ ≤ 1`,
+/// and the iteration converges to the polar factor whenever P is
+/// non-singular (quadratically once `XᵀX` is near I: `E ← −(3/4)E² + …`
+/// for `E = XᵀX − I`). Used for tall matrices and truncated ranks (square
+/// full-rank ones need no Q, see [`knot_components`]); there P is r × r
+/// and orthogonal only when the two models' subspaces nearly coincide.
+///
+/// Deterministic stopping rule, checked before every step on
+/// `δ = ‖XᵀX − I‖_F` (summed in a fixed order):
+/// * `δ ≤ r·ε`: X is orthogonal to rounding, and then within `δ` of the
+///   polar factor: return X;
+/// * `δ ≤ NS_LAST_STEP`: take one step, return its result;
+/// * otherwise take a step, at most `NS_MAX_STEPS`.
+///
+/// `None` (the caller then takes the SVD route) when the steps run out,
+/// `δ ≥ 1` (a conservative gate: P singular, or far enough from
+/// orthogonal that the iteration would be slow or, for `σ ≥ √3`, diverge;
+/// σ ≤ 1 here, but the gate does not rely on it), or anything is not
+/// finite.
+fn polar_newton_schulz(u: &DMatrix<f64>, u_ref: &DMatrix<f64>) -> Option<DMatrix<f64>> {
+    let (rows, r) = (u.nrows(), u.ncols());
+    debug_assert_eq!(u_ref.shape(), (rows, r));
+    if r == 0 {
+        return None;
+    }
+    let mut x = vec![0.0; r * r];
+    matmul_slices(
+        r,
+        rows,
+        r,
+        u.transpose().as_slice(),
+        u_ref.as_slice(),
+        &mut x,
+    );
+    let mut xt = vec![0.0; r * r];
+    let mut g = vec![0.0; r * r];
+    let mut next = vec![0.0; r * r];
+    let tiny = r as f64 * f64::EPSILON;
+    for step in 0..=NS_MAX_STEPS {
+        // G = XᵀX and δ = ‖G − I‖_F.
+        transpose_into(r, &x, &mut xt);
+        matmul_slices(r, r, r, &xt, &x, &mut g);
+        let mut sq = 0.0;
+        for (idx, gv) in g.iter().enumerate() {
+            let d = if idx % (r + 1) == 0 { gv - 1.0 } else { *gv };
+            sq += d * d;
+        }
+        let delta = sq.sqrt();
+        if !delta.is_finite() || delta >= 1.0 {
+            return None;
+        }
+        if delta <= tiny {
+            return Some(DMatrix::from_vec(r, r, x));
+        }
+        if step == NS_MAX_STEPS {
+            return None;
+        }
+        // X ← X·M with M = (3I − G)/2.
+        for (idx, gv) in g.iter_mut().enumerate() {
+            let three = if idx % (r + 1) == 0 { 3.0 } else { 0.0 };
+            *gv = (three - *gv) * 0.5;
+        }
+        matmul_slices(r, r, r, &x, &g, &mut next);
+        std::mem::swap(&mut x, &mut next);
+        if delta <= NS_LAST_STEP {
+            return x
+                .iter()
+                .all(|v| v.is_finite())
+                .then(|| DMatrix::from_vec(r, r, x));
+        }
+    }
+    None
+}
+
+/// `out = Aᵀ` for the column-major `n × n` matrix `a`.
+fn transpose_into(n: usize, a: &[f64], out: &mut [f64]) {
+    for (j, col) in a.chunks_exact(n).enumerate() {
+        for (i, &v) in col.iter().enumerate() {
+            out[i * n + j] = v;
+        }
+    }
+}
+
+/// `Q = A Bᵀ` from the SVD `U_iᵀ U_ref = A Σ Bᵀ` (the fall-back of
+/// [`polar_newton_schulz`]).
 fn procrustes_rotation(u: &DMatrix<f64>, u_ref: &DMatrix<f64>) -> Result<DMatrix<f64>, MergeError> {
     let p = matmul(&u.transpose(), u_ref);
     let (n, m) = (p.nrows(), p.ncols());
@@ -527,4 +654,118 @@ fn dual_delta(deltas: &[Vec<f64>], w: &[f64], s: f64, rho: f64) -> Result<Vec<f6
         .zip(&task_sum)
         .map(|(a, t)| a + damp * t)
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pyrandom::PyRandom;
+
+    /// The first `r` left singular vectors of a random `rows × cols` matrix
+    /// (near `near` plus `noise` times a random one, when given).
+    fn left_vectors(
+        rng: &mut PyRandom,
+        rows: usize,
+        cols: usize,
+        r: usize,
+        near: Option<&[f64]>,
+        noise: f64,
+    ) -> (Vec<f64>, DMatrix<f64>) {
+        let a: Vec<f64> = (0..rows * cols)
+            .map(|j| near.map_or(0.0, |n| n[j]) + noise * rng.gauss(0.0, 1.0))
+            .collect();
+        let svd = thin_svd(rows, cols, &a).unwrap();
+        (a, svd.u.columns(0, r).into_owned())
+    }
+
+    fn max_diff(x: &DMatrix<f64>, y: &DMatrix<f64>) -> f64 {
+        x.iter()
+            .zip(y.iter())
+            .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()))
+    }
+
+    #[test]
+    fn newton_schulz_is_the_polar_factor_or_gives_up() {
+        let mut rng = PyRandom::new(31);
+        let mut converged = 0;
+        for (rows, cols, r, noise) in [
+            // Square, full rank: P orthogonal.
+            (24, 24, 24, 1.0),
+            (40, 60, 40, 1.0),
+            // Truncated ranks and tall matrices of nearby models: P is
+            // well-conditioned but not orthogonal; several steps.
+            (30, 30, 10, 0.05),
+            (50, 12, 12, 0.05),
+            (64, 32, 32, 0.2),
+            // Unrelated subspaces: P (nearly) singular, the SVD route.
+            (64, 32, 32, 1.0),
+            (30, 30, 5, 1.0),
+        ] {
+            let (a, u_ref) = left_vectors(&mut rng, rows, cols, r, None, 1.0);
+            let (_, u) = left_vectors(&mut rng, rows, cols, r, Some(&a), noise);
+            let svd_q = procrustes_rotation(&u, &u_ref).unwrap();
+            match polar_newton_schulz(&u, &u_ref) {
+                Some(q) => {
+                    converged += 1;
+                    let err = max_diff(&q, &svd_q);
+                    assert!(err <= 1e-12, "{rows}x{cols} r {r}: {err:e}");
+                }
+                None => assert!(noise == 1.0 && r < rows, "{rows}x{cols} r {r}"),
+            }
+        }
+        assert!(converged >= 5);
+        // A singular P (orthogonal subspaces) is left to the SVD.
+        let mut u = DMatrix::zeros(4, 2);
+        let mut u_ref = DMatrix::zeros(4, 2);
+        u[(0, 0)] = 1.0;
+        u[(1, 1)] = 1.0;
+        u_ref[(2, 0)] = 1.0;
+        u_ref[(3, 1)] = 1.0;
+        assert!(polar_newton_schulz(&u, &u_ref).is_none());
+    }
+
+    #[test]
+    fn square_full_rank_terms_match_the_procrustes_route() {
+        // The square full-rank path (U_i Q taken as U_ref, V_i from the
+        // small side) against the spec's route, per term.
+        let mut rng = PyRandom::new(32);
+        let (rows, cols) = (20, 20);
+        let taus: Vec<Vec<f64>> = (0..3)
+            .map(|_| (0..rows * cols).map(|_| rng.gauss(0.0, 1.0)).collect())
+            .collect();
+        let b = Tensor::new(vec![rows, cols], vec![0.0; rows * cols]).unwrap();
+        let tensors: Vec<Tensor> = taus
+            .iter()
+            .map(|t| Tensor::new(vec![rows, cols], t.clone()).unwrap())
+            .collect();
+        let refs: Vec<&Tensor> = tensors.iter().collect();
+        let ids = ["a", "b", "c"];
+        let inputs = MergeInputs {
+            ids: &ids,
+            tensors: &refs,
+            weights: &[1.0, 1.0, 1.0],
+            base: Some(&b),
+            seed: 0,
+            tensor_key: "",
+        };
+        let params = crate::strategy::resolve_params(&KNOT_INFO, &Params::new()).unwrap();
+        let comps = knot_components(&inputs, &b, &params).unwrap();
+        let u_ref = thin_svd(rows, cols, &taus[0]).unwrap().u;
+        for (tau, c) in taus.iter().zip(&comps).skip(1) {
+            let svd = thin_svd(rows, cols, tau).unwrap();
+            let q = procrustes_rotation(&svd.u, &u_ref).unwrap();
+            let want = KnotComponent {
+                uq: matmul(&svd.u, &q),
+                s: svd.s.clone(),
+                v: svd.vt.transpose(),
+            };
+            assert!(c.s == want.s && c.v == want.v);
+            let (x, y) = (c.recompose(None), want.recompose(None));
+            let err = x
+                .iter()
+                .zip(&y)
+                .fold(0.0f64, |m, (p, q)| m.max((p - q).abs()));
+            assert!(err <= 1e-12, "{err:e}");
+        }
+    }
 }
