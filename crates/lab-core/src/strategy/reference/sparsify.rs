@@ -121,6 +121,9 @@ impl Cut {
 /// The TIES trim of one task vector: keep the entries whose magnitude is at
 /// least the `(1 − density)` percentile of the *non-zero* magnitudes (all
 /// entries, i.e. all zeros, when there are none). `keys` is scratch.
+/// (`dare_ties` inlines it into its drop pass; the tests keep it as the
+/// reference for the dense variant.)
+#[cfg(test)]
 fn ties_cut(tau: &[f64], density: f64, keys: &mut Vec<u64>) -> Cut {
     // Branch-free compaction into a buffer as long as τ: every key is
     // written, only the non-zero entries advance (so `m ≤ j < len`).
@@ -227,11 +230,11 @@ fn ties_disjoint(
             for (row, &wi) in block.chunks_exact(BLOCK).zip(w) {
                 for (((nj, cj), e), x) in num.iter_mut().zip(&mut cnt).zip(elected).zip(lanes(row))
                 {
-                    let a = if (np_sign(x) == e) & (x != 0.0) {
-                        1.0
-                    } else {
-                        0.0
-                    };
+                    // `sign(x) = e` and `x ≠ 0`, for e ∈ {−1, 0, 1, NaN}: `x·e`
+                    // is exact for e = ±1 (then positive exactly when x is
+                    // non-zero with e's sign, NaN x failing), and 0 or NaN
+                    // for e = 0 or NaN: never positive.
+                    let a = if x * e > 0.0 { 1.0 } else { 0.0 };
                     *nj += (wi * x) * a;
                     *cj += a;
                 }
@@ -258,6 +261,7 @@ fn base_plus(bd: &[f64], delta: &[f64]) -> Vec<f64> {
 /// Uniform draws per chunk of [`for_each_random_chunk`]: small enough for
 /// the stack and L1, large enough to amortise the calls.
 const RANDOM_CHUNK: usize = 256;
+const _: () = assert!(RANDOM_CHUNK.is_multiple_of(64));
 
 /// Draws `d` values of `rng.random()`, in order, and hands them to
 /// `f(range, u)` chunk by chunk (`range` is where `u` falls in `0..d`).
@@ -470,21 +474,68 @@ impl Strategy for DareTies {
         // from them. A byte rather than a bit per entry (an eighth of the
         // inputs' size) lets the recomputation vectorise.
         let mut kept = vec![0u8; d * inputs.tensors.len()];
-        let mut keys = Vec::new();
-        let mut dropped = vec![0.0; d];
+        // The TIES trim's keys of the non-zero dropped values `D_ij`, in
+        // index order (as [`ties_cut`] compacts them), are collected in the
+        // drop pass itself, so the dropped values are never stored.
+        let mut keys = vec![0u64; d];
         let mut cuts = Vec::with_capacity(inputs.tensors.len());
+        // The uniform draws' words, chunk by chunk, exactly as
+        // [`for_each_random_chunk`] draws them.
+        let mut words = [0u32; 2 * RANDOM_CHUNK];
         for (x, mask) in inputs.tensors.iter().zip(kept.chunks_exact_mut(d.max(1))) {
             let x = x.data();
-            for_each_random_chunk(&mut rng, d, |r, u| {
-                let (dj, mj) = (&mut dropped[r.clone()], &mut mask[r.clone()]);
-                let (x, b) = (&x[r.clone()], &bd[r]);
-                for ((((dj, mj), &xv), &bv), &u) in dj.iter_mut().zip(mj).zip(x).zip(b).zip(u) {
-                    let keep = u >= p;
-                    *mj = u8::from(keep);
-                    *dj = ((xv - bv) * if keep { 1.0 } else { 0.0 }) * rho;
+            let mut m = 0;
+            let mut start = 0;
+            while start < d {
+                let len = RANDOM_CHUNK.min(d - start);
+                let words = &mut words[..2 * len];
+                rng.fill_u32(words);
+                let r = start..start + len;
+                let (mj, x, b) = (&mut mask[r.clone()], &x[r.clone()], &bd[r]);
+                // Groups of 64 entries: the keep decisions (and the mask) in
+                // one pass, with a bit set for every entry whose dropped
+                // value `((x − b)·keep)·ρ` can be non-zero: the kept ones
+                // and those with a non-finite τ (∞·0 is NaN). Only those are
+                // visited to compact their keys, in index order.
+                for (g, ((mg, xg), bg)) in mj
+                    .chunks_mut(64)
+                    .zip(x.chunks(64))
+                    .zip(b.chunks(64))
+                    .enumerate()
+                {
+                    let wg = &words[g * 128..g * 128 + 2 * mg.len()];
+                    let mut bits = 0u64;
+                    for (j, (((mj, &xv), &bv), ab)) in mg
+                        .iter_mut()
+                        .zip(xg)
+                        .zip(bg)
+                        .zip(wg.chunks_exact(2))
+                        .enumerate()
+                    {
+                        let keep = random_of(ab[0], ab[1]) >= p;
+                        *mj = u8::from(keep);
+                        let live = keep | !(xv - bv).is_finite();
+                        bits |= u64::from(live) << j;
+                    }
+                    while bits != 0 {
+                        let j = bits.trailing_zeros() as usize;
+                        bits &= bits - 1;
+                        let keep = if mg[j] != 0 { 1.0 } else { 0.0 };
+                        let v = ((xg[j] - bg[j]) * keep) * rho;
+                        keys[m] = total_key(v.abs());
+                        m += usize::from(v != 0.0);
+                    }
                 }
+                start += len;
+            }
+            cuts.push(if m == 0 {
+                Cut::All
+            } else {
+                Cut::AtLeast(percentile_linear_keys(
+                    &mut keys[..m],
+                    (1.0 - density) * 100.0,
+                ))
             });
-            cuts.push(ties_cut(&dropped, density, &mut keys));
         }
         let out = ties_disjoint(bd, &w, false, |i, start, row| {
             let r = start..start + row.len();
