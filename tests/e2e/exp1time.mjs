@@ -9,7 +9,7 @@
 // MutationObserver); "wall" is the harness's, from before Playwright's
 // click to after it saw the verdict, so it adds Playwright's own latency
 // (actionability checks, polling; ≈ 20–100 ms).
-//   LAB_URL=http://127.0.0.1:PORT/ node tests/e2e/exp1time.mjs [--workers 1,2] [--runs 5] [--repeat 3] [--nodes 100] [--wait MS]
+//   LAB_URL=http://127.0.0.1:PORT/ node tests/e2e/exp1time.mjs [--workers 1,2] [--runs 5] [--repeat 3] [--nodes 100] [--dim 128] [--wait MS]
 import { launch, labUrl } from './lab.mjs';
 
 const args = process.argv.slice(2);
@@ -21,6 +21,7 @@ const workersList = arg('--workers', '1,2').split(',').map(Number);
 const runs = Number(arg('--runs', '5'));
 const repeat = Number(arg('--repeat', '3'));
 const nodes = arg('--nodes', '100');
+const dim = arg('--dim', '128');
 const waitMs = Number(arg('--wait', '0')); // ms between the page load and the first Run click
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -35,7 +36,7 @@ for (const workers of workersList) {
     const b = await launch();
     try {
       await b.page.goto(labUrl({
-        exp: 'convergence', nodes, dim: '128', orderings: '5', protocol: 'all-pairs',
+        exp: 'convergence', nodes, dim, orderings: '5', protocol: 'all-pairs',
         strategy: 'weight_average', workload: 'gaussian', workers: String(workers),
       }));
       const run = b.page.getByTestId('run');
