@@ -148,19 +148,14 @@ fn ties_cut(tau: &[f64], density: f64, keys: &mut Vec<u64>) -> Cut {
 /// shifted by the number of zeros.
 fn ties_cut_dense(x: &[f64], b: &[f64], density: f64, keys: &mut Vec<u64>) -> Cut {
     let d = x.len().min(b.len());
-    keys.resize(d, 0);
-    let mut zeros = 0;
-    for ((k, &xv), &bv) in keys.iter_mut().zip(x).zip(b) {
-        let t = xv - bv;
-        zeros += usize::from(t == 0.0);
-        *k = total_key(t.abs());
-    }
-    if zeros == d {
+    let scan = magnitude_keys(x, b, keys);
+    if scan.zeros == d {
         return Cut::All;
     }
     Cut::AtLeast(percentile_linear_keys_above(
         keys,
-        zeros,
+        scan.zeros,
+        Some(scan.top),
         (1.0 - density) * 100.0,
     ))
 }
@@ -170,20 +165,50 @@ fn ties_cut_dense(x: &[f64], b: &[f64], density: f64, keys: &mut Vec<u64>) -> Cu
 /// `max |τ| = 0` (or τ is empty).
 fn magnitude_cut(x: &[f64], b: &[f64], pct: f64, keys: &mut Vec<u64>) -> Cut {
     let d = x.len().min(b.len());
-    keys.resize(d, 0);
+    let scan = magnitude_keys(x, b, keys);
     // `max |τ|` (NaN-ignoring, from −∞) is 0 exactly when some |τ| is 0
-    // and none is positive; tracked with flags so the loop vectorises.
-    let (mut zero, mut positive) = (false, false);
-    for ((k, &xv), &bv) in keys.iter_mut().zip(x).zip(b) {
-        let a = (xv - bv).abs();
-        zero |= a == 0.0;
-        positive |= a > 0.0;
-        *k = total_key(a);
-    }
-    if d == 0 || (zero && !positive) {
+    // and none is positive.
+    if d == 0 || (scan.zeros > 0 && !scan.positive) {
         return Cut::All;
     }
-    Cut::AtLeast(percentile_linear_keys(keys, pct))
+    Cut::AtLeast(percentile_linear_keys_above(keys, 0, Some(scan.top), pct))
+}
+
+/// What [`magnitude_keys`] learns about the magnitudes besides their keys.
+struct MagnitudeScan {
+    /// How many magnitudes are zero.
+    zeros: usize,
+    /// Whether some magnitude is positive (non-zero and not NaN).
+    positive: bool,
+    /// An upper bound of every key: the largest high half of the keys
+    /// with every bit of the low half set.
+    top: u64,
+}
+
+/// `keys[j] = total_key(|x_j − b_j|)` (keys resized to the common length)
+/// in one pass that vectorises, noting the zeros, whether any magnitude is
+/// positive, and an upper bound of the keys (from the 32-bit high halves,
+/// whose maximum vectorises where a 64-bit one does not; a NaN's high half
+/// is above any number's, so the bound covers NaNs too).
+fn magnitude_keys(x: &[f64], b: &[f64], keys: &mut Vec<u64>) -> MagnitudeScan {
+    let d = x.len().min(b.len());
+    keys.resize(d, 0);
+    // `hi` tracks the high halves of the magnitudes' bits, which are
+    // non-negative as i32 (the sign bit is clear) and order like them.
+    let (mut zeros, mut positive, mut hi) = (0, false, 0i32);
+    for ((k, &xv), &bv) in keys.iter_mut().zip(x).zip(b) {
+        let a = (xv - bv).abs();
+        zeros += usize::from(a == 0.0);
+        positive |= a > 0.0;
+        hi = hi.max((a.to_bits() >> 32) as i32);
+        *k = total_key(a);
+    }
+    // The key of a non-negative float is its bits with the sign bit set.
+    MagnitudeScan {
+        zeros,
+        positive,
+        top: total_key(f64::from_bits((hi as u64) << 32 | u64::from(u32::MAX))),
+    }
 }
 
 /// Sign election and the disjoint merge, returning `b + δ` with

@@ -289,13 +289,20 @@ pub(crate) fn percentile_linear(values: &[f64], pct: f64) -> f64 {
 /// place), so callers can fill a reused buffer in the same pass that
 /// computes the values. `keys` must be non-empty.
 pub(crate) fn percentile_linear_keys(keys: &mut [u64], pct: f64) -> f64 {
-    percentile_linear_keys_above(keys, 0, pct)
+    percentile_linear_keys_above(keys, 0, None, pct)
 }
 
 /// [`percentile_linear_keys`] of all keys but the `skip` smallest (which
 /// the caller knows are the smallest, e.g. the keys of zero magnitudes
-/// among magnitude keys). `keys.len() > skip` is required.
-pub(crate) fn percentile_linear_keys_above(keys: &mut [u64], skip: usize, pct: f64) -> f64 {
+/// among magnitude keys). `keys.len() > skip` is required. `top`, when
+/// given, must be at least every key: it enables the bucketed selection
+/// of [`select_pair`].
+pub(crate) fn percentile_linear_keys_above(
+    keys: &mut [u64],
+    skip: usize,
+    top: Option<u64>,
+    pct: f64,
+) -> f64 {
     let m = keys.len() - skip;
     let q = pct / 100.0;
     let v = (m - 1) as f64 * q;
@@ -303,12 +310,12 @@ pub(crate) fn percentile_linear_keys_above(keys: &mut [u64], skip: usize, pct: f
         return keys.iter().copied().max().map_or(f64::NAN, from_total_key);
     }
     let lo = if v < 0.0 { 0.0 } else { v.floor() };
-    let (_, a, upper) = keys.select_nth_unstable(skip + lo as usize);
-    let a = from_total_key(*a);
+    let (a, next) = select_pair(keys, top, skip + lo as usize);
+    let a = from_total_key(a);
     if v < 0.0 {
         return a;
     }
-    let c = upper.iter().copied().min().map_or(a, from_total_key);
+    let c = next.map_or(a, from_total_key);
     let gamma = v - lo;
     let delta = c - a;
     if gamma >= 0.5 {
@@ -316,6 +323,141 @@ pub(crate) fn percentile_linear_keys_above(keys: &mut [u64], skip: usize, pct: f
     } else {
         a + delta * gamma
     }
+}
+
+/// Selections on fewer keys than this go straight to `select_nth_unstable`:
+/// the bucketing's fixed cost does not pay off.
+const HIST_MIN_LEN: usize = 4096;
+/// Bucket width of [`select_pair_hist`] in key units, as a shift: for
+/// positive normal floats one binade spans 2^52 keys, so 2^47 is 1/32 of a
+/// binade.
+const HIST_SHIFT: u32 = 47;
+/// Buckets of [`select_pair_hist`] (one byte per key); the last one
+/// collects everything further than `(HIST_BUCKETS − 1) << HIST_SHIFT`
+/// below the bound (8 binades).
+const HIST_BUCKETS: usize = 256;
+/// Keys per group of the gathering pass of [`select_pair_hist`].
+const GATHER_GROUP: usize = 16;
+
+/// The `r`-th smallest key (0-based) and the `(r + 1)`-th (`None` when
+/// `r` is the last rank): `sorted[r]` and `sorted[r + 1]`, exactly. The
+/// keys are scratch and may be reordered in place. `top`, when given, is
+/// an upper bound of every key (the tighter, the better).
+pub(crate) fn select_pair(keys: &mut [u64], top: Option<u64>, r: usize) -> (u64, Option<u64>) {
+    if let Some(top) = top {
+        if keys.len() >= HIST_MIN_LEN {
+            if let Some(found) = select_pair_hist(keys, top, r) {
+                return found;
+            }
+        }
+    }
+    let (_, a, upper) = keys.select_nth_unstable(r);
+    (*a, upper.iter().copied().min())
+}
+
+/// [`select_pair`] by bucket counts: the keys are bucketed by their distance
+/// below `top` (buckets of 2^[`HIST_SHIFT`] keys, the far tail clamped into
+/// the last bucket); the bucket counts locate the bucket(s) holding ranks
+/// `r` and `r + 1`, and only the keys of those buckets are gathered and
+/// selected among. Bucketing is monotone (a larger key never lands in a
+/// further bucket), so the result is exactly the order statistics of all
+/// keys. `None` when the wanted ranks fall in the clamped tail or the
+/// candidates are too many for the shortcut to pay.
+fn select_pair_hist(keys: &[u64], top: u64, r: usize) -> Option<(u64, Option<u64>)> {
+    let n = keys.len();
+    // Bucket indices first, then the counts. With `top`'s low half all
+    // ones, `(top − k) >> 32` is exactly the difference of the high halves
+    // (no borrow), which is 32-bit work. The loop runs over fixed groups of
+    // 16 keys (one vector of 16 bytes out): written as one plain loop it
+    // vectorised only 4 keys wide, at about twice the cost.
+    let top = top | u64::from(u32::MAX);
+    let top_hi = (top >> 32) as u32;
+    let last = HIST_BUCKETS as u32 - 1;
+    // The distance is below 2^17 (up to 2^32 − 1 before the shift), so the
+    // clamp must come before narrowing: a truncated distance would put a
+    // far key into a near bucket.
+    let bucket = |k: u64| ((top_hi - (k >> 32) as u32) >> (HIST_SHIFT - 32)).min(last) as u8;
+    let mut idx = vec![0u8; n];
+    let mut ic = idx.chunks_exact_mut(16);
+    let kc = keys.chunks_exact(16);
+    let kr = kc.remainder();
+    for (ig, kg) in (&mut ic).zip(kc) {
+        for (i, &k) in ig.iter_mut().zip(kg) {
+            *i = bucket(k);
+        }
+    }
+    for (i, &k) in ic.into_remainder().iter_mut().zip(kr) {
+        *i = bucket(k);
+    }
+    // Rank r from the top (bucket 0 holds the largest keys): its bucket is
+    // the first whose cumulative count exceeds t, found by bisection with
+    // counting passes over the indices (which vectorise, unlike a
+    // histogram's scattered increments).
+    let t = n - 1 - r;
+    let (hit, larger, through) = first_bucket_past(&idx, t);
+    if hit == HIST_BUCKETS - 1 {
+        return None;
+    }
+    let in_hit = through - larger;
+    // Rank r + 1 is rank t − 1 from the top: in the same bucket, or the
+    // smallest key of the last non-empty bucket before it.
+    let (first, count) = if t >= 1 && t - 1 < larger {
+        // The buckets strictly between `first` and `hit` are empty.
+        let (first, before, _) = first_bucket_past(&idx, t - 1);
+        (first, through - before)
+    } else {
+        (hit, in_hit)
+    };
+    let smaller = n - through;
+    if count > n / 8 {
+        return None;
+    }
+    // Gather the keys of buckets first..=hit (those between are empty):
+    // a branch-free test per group of indices, and a scan of the few
+    // groups that hold any.
+    let (lo, span) = (first as u8, (hit - first) as u8);
+    let inside = |i: u8| i.wrapping_sub(lo) <= span;
+    let mut cand = Vec::with_capacity(count);
+    for (ig, kg) in idx.chunks(GATHER_GROUP).zip(keys.chunks(GATHER_GROUP)) {
+        if ig.iter().fold(false, |any, &i| any | inside(i)) {
+            cand.extend(
+                ig.iter()
+                    .zip(kg)
+                    .filter(|(&i, _)| inside(i))
+                    .map(|(_, &k)| k),
+            );
+        }
+    }
+    debug_assert_eq!(cand.len(), count);
+    let (_, a, upper) = cand.select_nth_unstable(r - smaller);
+    Some((*a, upper.iter().copied().min()))
+}
+
+/// How many bucket indices are at most `b`. Counted in byte lanes over
+/// chunks short enough that they cannot overflow, so the loop vectorises.
+fn count_le(idx: &[u8], b: u8) -> usize {
+    idx.chunks(128)
+        .map(|c| usize::from(c.iter().fold(0u8, |a, &i| a + u8::from(i <= b))))
+        .sum()
+}
+
+/// The first bucket `B` whose cumulative count exceeds `t`
+/// (`t < idx.len()`), by bisection over [`count_le`], with the number of
+/// indices below `B` and the number at most `B`.
+fn first_bucket_past(idx: &[u8], t: usize) -> (usize, usize, usize) {
+    // Invariant: c_lo = #(indices < lo) ≤ t < c_hi = #(indices ≤ hi).
+    let (mut lo, mut hi) = (0usize, HIST_BUCKETS - 1);
+    let (mut c_lo, mut c_hi) = (0, idx.len());
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        let c = count_le(idx, mid as u8);
+        if c > t {
+            (hi, c_hi) = (mid, c);
+        } else {
+            (lo, c_lo) = (mid + 1, c);
+        }
+    }
+    (lo, c_lo, c_hi)
 }
 
 /// Threshold for "keep the k largest, ties included" on a descending sort
@@ -502,6 +644,51 @@ mod tests {
             assert_eq!(percentile_linear(&v, pct).to_bits(), want.to_bits());
             let k = rng.randint(0, m as i64 - 1) as usize;
             assert_eq!(kth_smallest(&v, k), s[k]);
+        }
+    }
+
+    /// `select_pair` (histogram path and its fallbacks) equals sorting, on
+    /// long inputs with heavy ties, zeros, NaNs, spread-out magnitudes and
+    /// loose or tight bounds, at every kind of rank.
+    #[test]
+    fn select_pair_equals_sorting() {
+        let mut rng = crate::pyrandom::PyRandom::new(11);
+        for case in 0..60 {
+            let n = 4096 + rng.randint(0, 3000) as usize;
+            let one = total_key(1.0);
+            let v: Vec<f64> = (0..n)
+                .map(|_| match case % 5 {
+                    0 => rng.random(),
+                    // With the largest key that of 1.0, these negative
+                    // values sit 2^31 high-half units below it: exactly
+                    // where a distance narrowed before clamping would wrap
+                    // to the nearest bucket.
+                    4 if rng.randint(0, 9) == 0 => f64::from_bits(0xC00F_FFFF_0000_0000),
+                    4 => 0.5 + rng.random() * 0.5,
+                    1 => rng.randint(0, 40) as f64 * 0.125,
+                    2 => (rng.random() * 60.0 - 50.0).exp2(),
+                    _ => match rng.randint(0, 50) {
+                        0 => f64::NAN,
+                        1 => f64::INFINITY,
+                        2 => 0.0,
+                        _ => rng.random() * 1e-3,
+                    },
+                })
+                .collect();
+            let keys: Vec<u64> = v.iter().map(|&x| total_key(x)).collect();
+            let mut sorted = keys.clone();
+            sorted.sort_unstable();
+            let max = *sorted.last().unwrap();
+            for r in [0, 1, n / 2, n * 7 / 10, n * 9 / 10, n - 2, n - 1]
+                .into_iter()
+                .chain((0..5).map(|_| rng.randint(0, n as i64 - 1) as usize))
+            {
+                let want = (sorted[r], sorted.get(r + 1).copied());
+                for top in [None, Some(max), Some(u64::MAX), Some(one.max(max))] {
+                    let mut k = keys.clone();
+                    assert_eq!(select_pair(&mut k, top, r), want, "case {case} r {r}");
+                }
+            }
         }
     }
 
