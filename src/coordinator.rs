@@ -415,7 +415,8 @@ impl<L: Link> Coordinator<'_, L> {
     /// 10 half-orderings, not 3 orderings on one worker and 2 on the other.
     async fn all_pairs(&mut self) -> Result<(Vec<OrderingResult>, Oracle), RunError> {
         let k = self.config.orderings;
-        let parts = partition_nodes(self.config.nodes, all_pairs_parts(k, self.link.size()));
+        let split = all_pairs_parts(k, self.link.size(), self.config.nodes);
+        let parts = partition_nodes(self.config.nodes, split);
         let jobs: Vec<(u32, usize)> = (0..k)
             .flat_map(|o| (0..parts.len()).map(move |p| (o, p)))
             .collect();
@@ -514,7 +515,13 @@ impl<L: Link> Coordinator<'_, L> {
 /// Into how many parts each all-pairs ordering's resolves are split so that
 /// `orderings × parts` jobs divide evenly among `workers`:
 /// `workers / gcd(orderings, workers)` (1 when the orderings already do).
-fn all_pairs_parts(orderings: u32, workers: u32) -> u32 {
+/// Every part repeats the ordering's gossip, whose cost grows faster than
+/// the resolves' with the node count, so orderings of more than
+/// [`NODE_SPLIT_MAX`] nodes are not split.
+fn all_pairs_parts(orderings: u32, workers: u32, nodes: u32) -> u32 {
+    if nodes > NODE_SPLIT_MAX {
+        return 1;
+    }
     let (mut a, mut b) = (orderings.max(1), workers.max(1));
     while b != 0 {
         (a, b) = (b, a % b);
@@ -698,13 +705,12 @@ mod tests {
             (5, 5, 1),
         ];
         for (orderings, workers, parts) in cases {
-            assert_eq!(
-                all_pairs_parts(orderings, workers),
-                parts,
-                "{orderings} on {workers}"
-            );
+            let split = all_pairs_parts(orderings, workers, 100);
+            assert_eq!(split, parts, "{orderings} on {workers}");
             assert_eq!(orderings * parts % workers, 0);
         }
+        // Large orderings are not split: each part would repeat the gossip.
+        assert_eq!(all_pairs_parts(5, 2, NODE_SPLIT_MAX + 1), 1);
         // The seed lab's 5 orderings on 2 workers, and one ordering split
         // over 2 and 3 workers: the same report as the native runner.
         for (orderings, workers) in [(5, 2), (1, 2), (1, 3)] {
